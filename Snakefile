@@ -1,0 +1,19 @@
+# asal: adaptive-superpixel active learning (Kim et al., ICCV 2023) as a Snakemake workflow.
+# Run: snakemake --cores 2            (the default config.yaml)
+#      snakemake --configfile my.yaml --cores 2
+# The stages are rules in workflow/rules/; the logic lives in the asal package (workflow/asal).
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/rounds.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        REPORT_TABLE,
+        REPORT_PLOT,
+    default_target: True

@@ -1,0 +1,209 @@
+"""Reading and writing every artifact: the edge where arrays meet files.
+
+Each writer writes to a temporary name beside the target and renames it, so a killed job never
+leaves a file that looks finished. Each HDF5 artifact carries what made it (stage, its
+parameters, the seed, the asal version) as attributes; readers check that the inputs of a stage
+agree with each other (same superpixels, same classes) before any work is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from . import __version__
+
+
+class ArtifactError(RuntimeError):
+    """An input file is missing, unreadable or was made under incompatible settings."""
+
+
+# ---------------------------------------------------------------- atomic writing
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; rename it onto `path` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def provenance(stage: str, spec: dict | None = None, seed: int | None = None,
+               **extra: Any) -> dict:
+    """Attributes recording what made an artifact."""
+    attrs = {
+        "asal_version": __version__,
+        "stage": stage,
+        "spec": json.dumps(spec or {}, sort_keys=True),
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if seed is not None:
+        attrs["seed"] = int(seed)
+    for key, value in extra.items():
+        attrs[key] = value if isinstance(value, (int, float, str, np.ndarray)) else json.dumps(value)
+    return attrs
+
+
+def write_h5(path, datasets: dict[str, np.ndarray], attrs: dict) -> None:
+    """Write named arrays (chunked, compressed when large) and attributes atomically."""
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for name, data in datasets.items():
+                data = np.asarray(data)
+                if data.dtype.kind == "U":
+                    f.create_dataset(name, data=data.astype(object), dtype=h5py.string_dtype())
+                elif data.size > 65536:
+                    f.create_dataset(name, data=data, chunks=True, compression="gzip",
+                                     compression_opts=1, shuffle=True)
+                else:
+                    f.create_dataset(name, data=data)
+            f.attrs.update(attrs)
+
+
+def write_csv(path, table: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+
+
+def write_json(path, obj: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_csv(path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise ArtifactError(f"{path}: missing; run the stage that makes it first")
+    return pd.read_csv(path)
+
+
+def read_json(path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ArtifactError(f"{path}: missing; run the stage that makes it first")
+    return json.loads(path.read_text())
+
+
+def open_h5(path, expect_stage: str | None = None) -> h5py.File:
+    """Open an artifact for reading with an error that names the file and the fix."""
+    path = Path(path)
+    if not path.exists():
+        raise ArtifactError(f"{path}: missing; run the stage that makes it first")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ArtifactError(f"{path}: not a readable HDF5 file ({err}); delete it and rerun "
+                            "the stage that makes it") from err
+    if expect_stage is not None and f.attrs.get("stage") != expect_stage:
+        f.close()
+        raise ArtifactError(f"{path}: made by stage {f.attrs.get('stage')!r}, expected "
+                            f"{expect_stage!r}")
+    return f
+
+
+def read_attrs(path) -> dict:
+    with open_h5(path) as f:
+        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+
+
+def check_same(key: str, paths: list, values: list) -> None:
+    """Refuse inputs made under different settings (different superpixels, classes...)."""
+    if len({str(v) for v in values}) > 1:
+        listing = "; ".join(f"{p}: {v}" for p, v in zip(paths, values))
+        raise ArtifactError(f"inputs disagree on {key}: {listing}. Rerun the stale stage "
+                            "(delete its output or use --forcerun).")
+
+
+# ---------------------------------------------------------------- base superpixels
+
+
+@dataclass
+class Superpixels:
+    """Base superpixels of a pool: flat per-image maps and a global id space.
+
+    Global id of local superpixel j of image i is sp_offset[i] + j; pixel p of image i is
+    pixel_offset[i] + p in the concatenated raster order.
+    """
+
+    names: np.ndarray  # (N,) image names
+    shapes: np.ndarray  # (N, 2) height, width
+    pixel_offset: np.ndarray  # (N+1,)
+    sp_offset: np.ndarray  # (N+1,)
+    maps: np.ndarray  # (P,) local ids, int32
+    area: np.ndarray  # (M,) pixels per base superpixel
+    edges: np.ndarray  # (E, 2) global ids, a < b, sorted
+    attrs: dict
+
+    @property
+    def n_images(self) -> int:
+        return len(self.names)
+
+    @property
+    def n_superpixels(self) -> int:
+        return int(self.sp_offset[-1])
+
+    def local_map(self, i: int) -> np.ndarray:
+        h, w = self.shapes[i]
+        return self.maps[self.pixel_offset[i]:self.pixel_offset[i + 1]].reshape(h, w)
+
+    def global_map(self, i: int) -> np.ndarray:
+        return self.local_map(i).astype(np.int64) + self.sp_offset[i]
+
+    def image_of(self) -> np.ndarray:
+        """Image index of every base superpixel."""
+        return np.repeat(np.arange(self.n_images), np.diff(self.sp_offset))
+
+
+SUPERPIXEL_KEYS = ("names", "shapes", "pixel_offset", "sp_offset", "maps", "area", "edges")
+
+
+def write_superpixels(path, sp: Superpixels) -> None:
+    write_h5(path, {k: getattr(sp, k) for k in SUPERPIXEL_KEYS}, sp.attrs)
+
+
+def read_superpixels(path) -> Superpixels:
+    with open_h5(path, "superpixelize") as f:
+        data = {k: f[k][()] for k in SUPERPIXEL_KEYS}
+        data["names"] = np.array([n.decode() if isinstance(n, bytes) else n
+                                  for n in data["names"]])
+        attrs = dict(f.attrs)
+    return Superpixels(attrs=attrs, **data)
+
+
+# ---------------------------------------------------------------- tables keyed by base superpixel
+
+
+def write_table(path, stage: str, arrays: dict[str, np.ndarray], attrs: dict) -> None:
+    write_h5(path, arrays, attrs)
+
+
+def read_table(path, stage: str, keys: tuple[str, ...] | None = None) -> tuple[dict, dict]:
+    """Arrays and attributes of a per-superpixel table made by `stage`."""
+    with open_h5(path, stage) as f:
+        keys = keys or tuple(f.keys())
+        missing = [k for k in keys if k not in f]
+        if missing:
+            raise ArtifactError(f"{path}: lacks datasets {missing}; it was made by an older "
+                                "asal, rerun its stage")
+        arrays = {k: f[k][()] for k in keys}
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    return arrays, attrs

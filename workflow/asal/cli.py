@@ -1,0 +1,189 @@
+"""Command line: one subcommand per stage, so every rule can also be run by hand.
+
+Stage settings come as a JSON object (`--spec`), the same object the Snakefile passes as the
+rule's params; omitted keys take the defaults of the stage's spec class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from . import __version__
+
+
+def _json(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({err}): {text!r}") from err
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
+
+
+def _spec(cls, values: dict):
+    known = set(cls.__dataclass_fields__)
+    unknown = set(values) - known
+    if unknown:
+        raise SystemExit(f"error: unknown {cls.__name__} keys {sorted(unknown)}; "
+                         f"known: {sorted(known)}")
+    return cls(**values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="asal", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"asal {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def stage(name, help_text, dataset=False, spec=False):
+        s = sub.add_parser(name, help=help_text)
+        if dataset:
+            s.add_argument("--dataset", type=_json, required=True,
+                           help='JSON: {"name": ..., "root": ..., "resize": 1.0}')
+        if spec:
+            s.add_argument("--spec", type=_json, default={}, help="JSON stage settings")
+        return s
+
+    s = stage("synthesize", "make the synthetic dataset", spec=True)
+    s.add_argument("--out", required=True, help="dataset folder")
+    s.add_argument("--seed", type=int, default=0)
+
+    s = stage("superpixelize", "SEEDS base superpixels of the pool", dataset=True, spec=True)
+    s.add_argument("--out", required=True)
+
+    s = stage("oracle-table", "ground-truth histogram per base superpixel", dataset=True)
+    s.add_argument("--superpixels", required=True)
+    s.add_argument("--out", required=True)
+
+    s = stage("draw-warmup", "round 0: random base superpixels")
+    for a in ("--superpixels", "--out"):
+        s.add_argument(a, required=True)
+    s.add_argument("--budget", type=int, required=True)
+    s.add_argument("--seed", type=int, required=True)
+    s.add_argument("--trial", type=int, required=True)
+
+    s = stage("predict", "per-superpixel statistics of a model's prediction", dataset=True)
+    for a in ("--superpixels", "--model", "--out"):
+        s.add_argument(a, required=True)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, default=0)
+
+    s = stage("merge", "adaptive merging of base superpixels", spec=True)
+    for a in ("--superpixels", "--stats", "--out"):
+        s.add_argument(a, required=True)
+    s.add_argument("--labelled", default=None)
+
+    s = stage("acquire", "score regions and pick the top B", spec=True)
+    for a in ("--superpixels", "--stats", "--out"):
+        s.add_argument(a, required=True)
+    s.add_argument("--merged", default=None)
+    s.add_argument("--labelled", default=None)
+    for a in ("--budget", "--seed", "--trial", "--round"):
+        s.add_argument(a, type=int, required=True)
+
+    s = stage("query", "the oracle: dominant label of each query", dataset=True)
+    for a in ("--queries", "--oracle-table", "--answers", "--labelled-out"):
+        s.add_argument(a, required=True)
+    s.add_argument("--merged", default=None)
+    s.add_argument("--labelled", default=None, help="previous round's labelled set")
+    s.add_argument("--round", type=int, required=True)
+
+    s = stage("sieve", "drop doubtful labelled pixels (Kneedle)", dataset=True, spec=True)
+    for a in ("--superpixels", "--labelled", "--out"):
+        s.add_argument(a, required=True)
+    s.add_argument("--model", default=None, help="theta_{t-1}; none in round 0")
+    s.add_argument("--previous", default=None, help="previous round's sieved labels")
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, default=0)
+
+    s = stage("train", "train theta_t on the sieved labels", dataset=True, spec=True)
+    for a in ("--superpixels", "--sieved", "--out", "--log-out"):
+        s.add_argument(a, required=True)
+    s.add_argument("--init", default=None, help="checkpoint to continue from (init: previous)")
+    for a in ("--seed", "--trial", "--round"):
+        s.add_argument(a, type=int, required=True)
+
+    s = stage("evaluate", "mIoU on the evaluation split", dataset=True)
+    for a in ("--model", "--labelled", "--out", "--method"):
+        s.add_argument(a, required=True)
+    s.add_argument("--trial", type=int, required=True)
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, default=0)
+
+    s = stage("report", "table and plot over methods, trials and rounds")
+    s.add_argument("--metrics", nargs="+", required=True)
+    s.add_argument("--table", required=True)
+    s.add_argument("--plot", required=True)
+    s.add_argument("--title", default="")
+    return p
+
+
+def run(args: argparse.Namespace) -> None:
+    from . import stages
+    from .acquisition import AcquireSpec
+    from .merging import MergeSpec
+    from .sieving import SieveSpec
+    from .superpixels import SeedsSpec
+    from .training import TrainSpec
+
+    c = args.command
+    if c == "synthesize":
+        from . import synthetic
+
+        spec = {"n_pool": 24, "n_val": 8, "height": 96, "width": 128, **args.spec}
+        synthetic.generate(args.out, spec["n_pool"], spec["n_val"], spec["height"],
+                           spec["width"], args.seed)
+    elif c == "superpixelize":
+        stages.superpixelize(args.dataset, _spec(SeedsSpec, args.spec), args.out)
+    elif c == "oracle-table":
+        stages.oracle_table(args.dataset, args.superpixels, args.out)
+    elif c == "draw-warmup":
+        stages.draw_warmup(args.superpixels, args.budget, args.seed, args.trial, args.out)
+    elif c == "predict":
+        stages.predict(args.dataset, args.superpixels, args.model, args.out, args.device,
+                       args.threads)
+    elif c == "merge":
+        stages.merge(args.superpixels, args.stats, args.labelled, _spec(MergeSpec, args.spec),
+                     args.out)
+    elif c == "acquire":
+        stages.acquire(args.superpixels, args.stats, args.merged, args.labelled,
+                       _spec(AcquireSpec, args.spec), args.budget, args.seed, args.trial,
+                       args.round, args.out)
+    elif c == "query":
+        ds = stages.dataset_from(args.dataset)
+        stages.query(args.queries, args.oracle_table, args.merged, args.labelled,
+                     list(ds.classes), args.round, args.answers, args.labelled_out)
+    elif c == "sieve":
+        stages.sieve(args.dataset, args.superpixels, args.labelled, args.model, args.previous,
+                     _spec(SieveSpec, args.spec), args.round, args.out, args.device,
+                     args.threads)
+    elif c == "train":
+        stages.train_stage(args.dataset, args.superpixels, args.sieved,
+                           _spec(TrainSpec, args.spec), args.seed, args.trial, args.round,
+                           args.init, args.out, args.log_out)
+    elif c == "evaluate":
+        meta = {"method": args.method, "trial": args.trial, "round": args.round}
+        stages.evaluate(args.dataset, args.model, args.labelled, meta, args.out, args.device,
+                        args.threads)
+    elif c == "report":
+        from .report import report
+
+        report(args.metrics, args.table, args.plot, args.title)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    logging.getLogger("asal").info("asal %s %s", __version__, " ".join(sys.argv[1:]))
+    try:
+        run(args)
+    except (ValueError, RuntimeError, FileNotFoundError, OSError) as err:
+        logging.getLogger("asal").error("%s", err)
+        sys.exit(f"asal {args.command}: error: {err}")

@@ -1,0 +1,70 @@
+"""Where every artifact lives: the one place both the Snakefile and the CLI take paths from.
+
+Paths are patterns with Snakemake-style wildcards ({experiment}, {method}, {trial},
+{round}); `fill` turns one into a concrete path. Keeping them here means a change of layout
+is one edit, and `asal show` can find any artifact from (method, trial, round).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS = "results"
+WARMUP = "warmup"  # the pseudo-method whose round 0 every method of a trial shares
+
+EXPERIMENT = RESULTS + "/{experiment}"
+DATASET_DIR = EXPERIMENT + "/dataset"
+DATASET_DONE = DATASET_DIR + "/classes.json"
+SUPERPIXELS = EXPERIMENT + "/superpixels/base.h5"
+ORACLE_TABLE = EXPERIMENT + "/oracle/gt_histograms.h5"
+ROUND_DIR = EXPERIMENT + "/{method}/trial{trial}/round{round}"
+
+# One file per stage output inside a round folder.
+ROUND_FILES = {
+    "merged": "merged.h5",  # merge: region of every base superpixel
+    "queries": "queries.csv",  # acquire / draw_warmup: the B regions asked for
+    "answers": "answers.csv",  # query: the oracle's dominant label of each query
+    "labelled": "labelled.h5",  # query: every base superpixel's label so far
+    "sieved": "sieved.h5",  # sieve: labelled pixels, kept or removed
+    "model": "model.pt",  # train: checkpoint
+    "train_log": "train_log.csv",  # train: loss per step
+    "metrics": "metrics.json",  # evaluate
+    "stats": "stats.h5",  # predict: per base superpixel statistics under this round's model
+}
+
+REPORT_DIR = EXPERIMENT + "/report"
+REPORT_TABLE = REPORT_DIR + "/metrics.csv"
+REPORT_PLOT = REPORT_DIR + "/miou_vs_clicks.png"
+LOGS = "logs/{experiment}"
+BENCHMARKS = "benchmarks/{experiment}"
+
+
+def round_file(kind: str) -> str:
+    """Pattern of one round artifact, e.g. round_file("merged")."""
+    return f"{ROUND_DIR}/{ROUND_FILES[kind]}"
+
+
+def log_file(rule: str, per_round: bool = True) -> str:
+    """Log pattern under results/, next to the artifacts but apart from them."""
+    tail = "{method}/trial{trial}/round{round}" if per_round else ""
+    return f"{RESULTS}/{LOGS}/{rule}/{tail}".rstrip("/") + ".log"
+
+
+def benchmark_file(rule: str, per_round: bool = True) -> str:
+    tail = "{method}/trial{trial}/round{round}" if per_round else ""
+    return f"{RESULTS}/{BENCHMARKS}/{rule}/{tail}".rstrip("/") + ".tsv"
+
+
+def fill(pattern: str, **wildcards) -> str:
+    """Concrete path from a pattern; every wildcard of the pattern must be given."""
+    return pattern.format(**wildcards)
+
+
+def round_path(kind: str, experiment: str, method: str, trial: int, round: int) -> Path:
+    return Path(fill(round_file(kind), experiment=experiment, method=method, trial=trial,
+                     round=round))
+
+
+def source_method(method: str, round: int) -> str:
+    """Round 0 of every method is the shared warm-up of its trial."""
+    return WARMUP if round == 0 else method

@@ -1,0 +1,88 @@
+"""Methods are named bundles of stage switches; a benchmark is a list of method names.
+
+A method overrides the experiment-wide `merge`, `acquire` and `sieve` settings. Training,
+superpixels and the budget stay experiment-wide, so every method of a trial can share the
+warm-up round and the curves start from the same point.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from .layout import WARMUP
+
+NO_MERGE = {"mode": "none"}
+NO_SIEVE = {"threshold": "none"}
+
+BUILTIN_METHODS: dict[str, dict] = {
+    # The paper's ablation ladder (Table 2 / Figure 3).
+    "SP": {"merge": NO_MERGE, "sieve": NO_SIEVE},
+    "SP+S": {"merge": NO_MERGE},
+    "MSP+S": {"merge_until_round": 2},
+    "AMSP+S": {},
+    "AMSP": {"sieve": NO_SIEVE},
+    # Acquisition baselines on base superpixels, no sieving.
+    "Random": {"merge": NO_MERGE, "sieve": NO_SIEVE, "acquire": {"function": "random"}},
+    "BvSB": {"merge": NO_MERGE, "sieve": NO_SIEVE, "acquire": {"function": "bvsb"}},
+    "Entropy": {"merge": NO_MERGE, "sieve": NO_SIEVE, "acquire": {"function": "entropy"}},
+    "ClassBal": {"merge": NO_MERGE, "sieve": NO_SIEVE,
+                 "acquire": {"function": "classbal_superpixel"}},
+}
+
+STAGE_SECTIONS = ("merge", "acquire", "sieve")
+METHOD_KEYS = set(STAGE_SECTIONS) | {"merge_until_round", "base"}
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message names the key."""
+
+
+def all_methods(config: dict) -> dict[str, dict]:
+    """Built-in methods plus the config's `method_definitions` (which may extend a `base`)."""
+    methods = copy.deepcopy(BUILTIN_METHODS)
+    for name, definition in (config.get("method_definitions") or {}).items():
+        unknown = set(definition) - METHOD_KEYS
+        if unknown:
+            raise ConfigError(f"method_definitions.{name}: unknown keys {sorted(unknown)}; "
+                              f"a method may set {sorted(METHOD_KEYS)}")
+        base = definition.get("base")
+        if base is not None and base not in methods:
+            raise ConfigError(f"method_definitions.{name}.base: unknown method {base!r}")
+        merged = copy.deepcopy(methods.get(base, {}))
+        for key, value in definition.items():
+            if key == "base":
+                continue
+            if isinstance(value, dict):
+                merged[key] = {**merged.get(key, {}), **value}
+            else:
+                merged[key] = value
+        methods[name] = merged
+    return methods
+
+
+def check_methods(config: dict) -> list[str]:
+    known = all_methods(config)
+    names = list(config["methods"])
+    for name in names:
+        if name == WARMUP:
+            raise ConfigError(f"methods: {WARMUP!r} is reserved for the shared round 0")
+        if name not in known:
+            raise ConfigError(f"methods: unknown method {name!r}; known: {sorted(known)} "
+                              "(or define it under method_definitions)")
+    if len(set(names)) != len(names):
+        raise ConfigError("methods: a method is listed twice")
+    return names
+
+
+def stage_settings(config: dict, method: str, stage: str, round: int | None = None) -> dict:
+    """The effective settings of `stage` for `method` (in round `round` for merging)."""
+    settings = dict(config[stage])
+    if method != WARMUP:
+        definition = all_methods(config)[method]
+        settings.update(definition.get(stage, {}))
+        until = definition.get("merge_until_round")
+        if stage == "merge" and until is not None and round is not None and round > until:
+            settings["mode"] = "none"
+    if stage == "sieve" and settings.get("min_size") is None:
+        settings["min_size"] = 2 * int(config["superpixels"]["size"])  # the authors' 512 at 256
+    return settings

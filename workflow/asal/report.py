@@ -1,0 +1,67 @@
+"""The benchmark's summary: mIoU against clicks, by method, over trials."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import atomic_path, write_csv
+
+
+def collect(metric_paths: list[str]) -> pd.DataFrame:
+    rows = []
+    for path in metric_paths:
+        m = json.loads(Path(path).read_text())
+        rows.append({"method": m["method"], "trial": m["trial"], "round": m["round"],
+                     "clicks": m["clicks"], "miou": m["miou"],
+                     "pixel_accuracy": m["pixel_accuracy"],
+                     **{f"iou_{c}": v for c, v in m["iou"].items()}})
+    return pd.DataFrame(rows).sort_values(["method", "trial", "round"]).reset_index(drop=True)
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, min and max mIoU over trials at each (method, round)."""
+    g = table.groupby(["method", "round"])
+    return g.agg(clicks=("clicks", "mean"), miou_mean=("miou", "mean"),
+                 miou_min=("miou", "min"), miou_max=("miou", "max"),
+                 trials=("trial", "nunique")).reset_index()
+
+
+def plot(summary: pd.DataFrame, out: str, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    for method, rows in summary.groupby("method", sort=False):
+        rows = rows.sort_values("clicks")
+        line, = ax.plot(rows["clicks"], 100 * rows["miou_mean"], marker="o", label=method)
+        ax.fill_between(rows["clicks"], 100 * rows["miou_min"], 100 * rows["miou_max"],
+                        color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("clicks (queried regions)")
+    ax.set_ylabel("mIoU (%)")
+    ax.set_title(title or "mIoU vs clicks (mean; band: range over trials)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = "") -> None:
+    table = collect(metric_paths)
+    # The shared warm-up is round 0 of every method: repeat it under each method's name.
+    warm = table[table["method"] == "warmup"]
+    methods = [m for m in table["method"].unique() if m != "warmup"]
+    table = pd.concat([table[table["method"] != "warmup"]]
+                      + [warm.assign(method=m) for m in methods], ignore_index=True)
+    table = table.sort_values(["method", "trial", "round"]).reset_index(drop=True)
+    write_csv(out_table, table)
+    summary = summarise(table)
+    summary["method"] = pd.Categorical(summary["method"], methods)
+    plot(summary.sort_values(["method", "round"]), out_plot, title)

@@ -1,0 +1,63 @@
+# Stages that run once per experiment: the dataset (synthetic only), base superpixels and the
+# oracle's ground-truth table.
+
+
+rule synthesize:
+    output:
+        P(layout.DATASET_DONE),
+    params:
+        spec=spec_json(config["dataset"].get("synthetic", {})),
+        out=P(layout.DATASET_DIR),
+        seed=config["seed"],
+    log:
+        LOG("synthesize", per_round=False),
+    benchmark:
+        BENCH("synthesize", per_round=False)
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal synthesize --out {params.out} --seed {params.seed} --spec {params.spec:q} > {log} 2>&1"
+
+
+rule superpixelize:
+    input:
+        [P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
+    output:
+        SUPERPIXELS,
+    params:
+        dataset=DATASET_JSON,
+        spec=spec_json(config["superpixels"]),
+    log:
+        LOG("superpixelize", per_round=False),
+    benchmark:
+        BENCH("superpixelize", per_round=False)
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal superpixelize --dataset {params.dataset:q} --spec {params.spec:q} --out {output} > {log} 2>&1"
+
+
+rule oracle_table:
+    input:
+        SUPERPIXELS,
+    output:
+        ORACLE_TABLE,
+    params:
+        dataset=DATASET_JSON,
+    log:
+        LOG("oracle_table", per_round=False),
+    benchmark:
+        BENCH("oracle_table", per_round=False)
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal oracle-table --dataset {params.dataset:q} --superpixels {input} --out {output} > {log} 2>&1"

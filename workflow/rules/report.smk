@@ -1,0 +1,23 @@
+# The benchmark summary over methods, trials and rounds.
+
+
+rule report:
+    input:
+        all_metrics(),
+    output:
+        table=REPORT_TABLE,
+        plot=REPORT_PLOT,
+    params:
+        title=f"{EXP}: mIoU vs clicks (mean; band: range over {len(TRIALS)} trials)",
+    log:
+        LOG("report", per_round=False),
+    benchmark:
+        BENCH("report", per_round=False)
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal report --metrics {input} --table {output.table} --plot {output.plot}"
+        " --title {params.title:q} > {log} 2>&1"

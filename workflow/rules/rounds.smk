@@ -1,0 +1,259 @@
+# The active-learning loop. Round t of a method reads round t-1 of the same method; round 0 is
+# the warm-up shared by every method of a trial (method folder "warmup").
+#
+#   predict(t-1) -> merge(t) -> acquire(t) -> query(t) -> sieve(t) -> train(t) -> evaluate(t)
+#                                                                              -> predict(t)
+
+
+def optional(flag, path):
+    return f"{flag} {path}" if path else ""
+
+
+rule draw_warmup:
+    input:
+        SUPERPIXELS,
+    output:
+        R("queries").replace("{method}", layout.WARMUP).replace("{round}", "0"),
+    params:
+        budget=WARMUP_BUDGET,
+        seed=config["seed"],
+    log:
+        LOG("draw_warmup").replace("{method}", layout.WARMUP).replace("{round}", "0"),
+    benchmark:
+        BENCH("draw_warmup").replace("{method}", layout.WARMUP).replace("{round}", "0")
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal draw-warmup --superpixels {input} --budget {params.budget} --seed {params.seed}"
+        " --trial {wildcards.trial} --out {output} > {log} 2>&1"
+
+
+rule merge:
+    input:
+        superpixels=SUPERPIXELS,
+        stats=prev("stats"),
+        labelled=prev("labelled"),
+    output:
+        R("merged"),
+    wildcard_constraints:
+        method=METHOD_RE,
+        round=r"[1-9]\d*",
+    params:
+        spec=lambda wc: spec_json(stage_settings(config, wc.method, "merge", int(wc.round))),
+    log:
+        LOG("merge"),
+    benchmark:
+        BENCH("merge")
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal merge --superpixels {input.superpixels} --stats {input.stats}"
+        " --labelled {input.labelled} --spec {params.spec:q} --out {output} > {log} 2>&1"
+
+
+rule acquire:
+    input:
+        superpixels=SUPERPIXELS,
+        stats=prev("stats"),
+        merged=R("merged"),
+        labelled=prev("labelled"),
+    output:
+        R("queries"),
+    wildcard_constraints:
+        method=METHOD_RE,
+        round=r"[1-9]\d*",
+    params:
+        spec=lambda wc: spec_json(stage_settings(config, wc.method, "acquire")),
+        budget=config["budget"],
+        seed=config["seed"],
+    log:
+        LOG("acquire"),
+    benchmark:
+        BENCH("acquire")
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal acquire --superpixels {input.superpixels} --stats {input.stats}"
+        " --merged {input.merged} --labelled {input.labelled} --spec {params.spec:q}"
+        " --budget {params.budget} --seed {params.seed} --trial {wildcards.trial}"
+        " --round {wildcards.round} --out {output} > {log} 2>&1"
+
+
+def query_inputs(wc):
+    inputs = {"queries": R("queries").format(**wc), "table": ORACLE_TABLE}
+    if int(wc.round) > 0:
+        inputs["merged"] = R("merged").format(**wc)
+        inputs["labelled"] = prev("labelled")(wc)
+    return inputs
+
+
+rule query:
+    input:
+        unpack(query_inputs),
+    output:
+        answers=R("answers"),
+        labelled=R("labelled"),
+    wildcard_constraints:
+        method=ANY_METHOD_RE,
+    params:
+        dataset=DATASET_JSON,
+        extra=lambda wc, input: " ".join([optional("--merged", input.get("merged")),
+                                          optional("--labelled", input.get("labelled"))]),
+    log:
+        LOG("query"),
+    benchmark:
+        BENCH("query")
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal query --dataset {params.dataset:q} --queries {input.queries}"
+        " --oracle-table {input.table} {params.extra} --round {wildcards.round}"
+        " --answers {output.answers} --labelled-out {output.labelled} > {log} 2>&1"
+
+
+def sieve_inputs(wc):
+    inputs = {"superpixels": SUPERPIXELS, "labelled": R("labelled").format(**wc)}
+    settings = stage_settings(config, wc.method, "sieve")
+    if int(wc.round) > 0 and settings["threshold"] != "none":
+        inputs["model"] = prev("model")(wc)
+        if settings["scope"] == "new":
+            inputs["previous"] = prev("sieved")(wc)
+    return inputs
+
+
+rule sieve:
+    input:
+        unpack(sieve_inputs),
+    output:
+        R("sieved"),
+    wildcard_constraints:
+        method=ANY_METHOD_RE,
+    params:
+        dataset=DATASET_JSON,
+        spec=lambda wc: spec_json(stage_settings(config, wc.method, "sieve")),
+        extra=lambda wc, input: " ".join([optional("--model", input.get("model")),
+                                          optional("--previous", input.get("previous"))]),
+        device=DEVICE,
+    threads: 1
+    log:
+        LOG("sieve"),
+    benchmark:
+        BENCH("sieve")
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=GPUS,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal sieve --dataset {params.dataset:q} --superpixels {input.superpixels}"
+        " --labelled {input.labelled} {params.extra} --spec {params.spec:q}"
+        " --round {wildcards.round} --device {params.device} --threads {threads}"
+        " --out {output} > {log} 2>&1"
+
+
+def train_inputs(wc):
+    inputs = {"superpixels": SUPERPIXELS, "sieved": R("sieved").format(**wc)}
+    if int(wc.round) > 0 and config["train"].get("init") == "previous":
+        inputs["init"] = prev("model")(wc)
+    return inputs
+
+
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        model=R("model"),
+        log=R("train_log"),
+    wildcard_constraints:
+        method=ANY_METHOD_RE,
+    params:
+        dataset=DATASET_JSON,
+        spec=spec_json(config["train"]),
+        seed=config["seed"],
+        extra=lambda wc, input: optional("--init", input.get("init")),
+    threads: max(1, config["train"].get("threads", 1))
+    log:
+        LOG("train"),
+    benchmark:
+        BENCH("train")
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=GPUS,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal train --dataset {params.dataset:q} --superpixels {input.superpixels}"
+        " --sieved {input.sieved} {params.extra} --spec {params.spec:q} --seed {params.seed}"
+        " --trial {wildcards.trial} --round {wildcards.round} --out {output.model}"
+        " --log-out {output.log} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        model=R("model"),
+        labelled=R("labelled"),
+    output:
+        R("metrics"),
+    wildcard_constraints:
+        method=ANY_METHOD_RE,
+    params:
+        dataset=DATASET_JSON,
+        device=DEVICE,
+    threads: 1
+    log:
+        LOG("evaluate"),
+    benchmark:
+        BENCH("evaluate")
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=GPUS,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal evaluate --dataset {params.dataset:q} --model {input.model}"
+        " --labelled {input.labelled} --method {wildcards.method} --trial {wildcards.trial}"
+        " --round {wildcards.round} --device {params.device} --threads {threads}"
+        " --out {output} > {log} 2>&1"
+
+
+rule predict:
+    input:
+        superpixels=SUPERPIXELS,
+        model=R("model"),
+    output:
+        R("stats"),
+    wildcard_constraints:
+        method=ANY_METHOD_RE,
+    params:
+        dataset=DATASET_JSON,
+        device=DEVICE,
+    threads: 1
+    log:
+        LOG("predict"),
+    benchmark:
+        BENCH("predict")
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=GPUS,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal predict --dataset {params.dataset:q} --superpixels {input.superpixels}"
+        " --model {input.model} --device {params.device} --threads {threads}"
+        " --out {output} > {log} 2>&1"
