@@ -83,6 +83,12 @@ def stage_settings(config: dict, method: str, stage: str, round: int | None = No
         until = definition.get("merge_until_round")
         if stage == "merge" and until is not None and round is not None and round > until:
             settings["mode"] = "none"
-    if stage == "sieve" and settings.get("min_size") is None:
-        settings["min_size"] = 2 * int(config["superpixels"]["size"])  # the authors' 512 at 256
+    # Settings that cannot matter are dropped, so changing them reruns nothing.
+    if stage == "merge" and settings.get("mode") == "none":
+        return {"mode": "none"}
+    if stage == "sieve":
+        if settings.get("threshold") == "none":
+            return {"threshold": "none"}
+        if settings.get("min_size") is None:
+            settings["min_size"] = 2 * int(config["superpixels"]["size"])  # authors: 512 at 256
     return settings

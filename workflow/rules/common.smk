@@ -3,14 +3,16 @@
 import json
 import os
 import re
+import shutil
 import sys
 
 from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
-# Jobs call the `asal` command; make the one installed beside this snakemake visible even
-# when its environment was not activated (e.g. `.venv/bin/snakemake`).
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+# Jobs call the `asal` command; when it is not on PATH (snakemake started as
+# `.venv/bin/snakemake` without activating the environment), use the one beside this snakemake.
+if shutil.which("asal") is None:
+    shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 from asal import layout
 from asal.methods import ConfigError, check_methods, stage_settings
@@ -67,7 +69,7 @@ REPORT_TABLE = P(layout.REPORT_TABLE)
 REPORT_PLOT = P(layout.REPORT_PLOT)
 
 METHOD_RE = "|".join(re.escape(m) for m in METHODS)
-ANY_METHOD_RE = METHOD_RE + "|" + layout.WARMUP
+ANY_METHOD_RE = f"{METHOD_RE}|{layout.WARMUP}"
 
 
 def spec_json(settings):
@@ -95,3 +97,32 @@ def all_metrics():
 wildcard_constraints:
     trial=r"\d+",
     round=r"\d+",
+
+
+def optional(flag, path):
+    return f"{flag} {path}" if path else ""
+
+
+def query_inputs(wc):
+    inputs = {"queries": R("queries").format(**wc), "table": ORACLE_TABLE}
+    if int(wc.round) > 0:
+        inputs["merged"] = R("merged").format(**wc)
+        inputs["labelled"] = prev("labelled")(wc)
+    return inputs
+
+
+def sieve_inputs(wc):
+    inputs = {"superpixels": SUPERPIXELS, "labelled": R("labelled").format(**wc)}
+    settings = stage_settings(config, wc.method, "sieve")
+    if int(wc.round) > 0 and settings["threshold"] != "none":
+        inputs["model"] = prev("model")(wc)
+        if settings["scope"] == "new":
+            inputs["previous"] = prev("sieved")(wc)
+    return inputs
+
+
+def train_inputs(wc):
+    inputs = {"superpixels": SUPERPIXELS, "sieved": R("sieved").format(**wc)}
+    if int(wc.round) > 0 and config["train"].get("init") == "previous":
+        inputs["init"] = prev("model")(wc)
+    return inputs

@@ -7,7 +7,7 @@ rule synthesize:
         P(layout.DATASET_DONE),
     params:
         spec=spec_json(config["dataset"].get("synthetic", {})),
-        out=P(layout.DATASET_DIR),
+        out=lambda wildcards, output: os.path.dirname(output[0]),
         seed=config["seed"],
     log:
         LOG("synthesize", per_round=False),

@@ -5,10 +5,6 @@
 #                                                                              -> predict(t)
 
 
-def optional(flag, path):
-    return f"{flag} {path}" if path else ""
-
-
 rule draw_warmup:
     input:
         SUPERPIXELS,
@@ -88,14 +84,6 @@ rule acquire:
         " --round {wildcards.round} --out {output} > {log} 2>&1"
 
 
-def query_inputs(wc):
-    inputs = {"queries": R("queries").format(**wc), "table": ORACLE_TABLE}
-    if int(wc.round) > 0:
-        inputs["merged"] = R("merged").format(**wc)
-        inputs["labelled"] = prev("labelled")(wc)
-    return inputs
-
-
 rule query:
     input:
         unpack(query_inputs),
@@ -121,16 +109,6 @@ rule query:
         "asal query --dataset {params.dataset:q} --queries {input.queries}"
         " --oracle-table {input.table} {params.extra} --round {wildcards.round}"
         " --answers {output.answers} --labelled-out {output.labelled} > {log} 2>&1"
-
-
-def sieve_inputs(wc):
-    inputs = {"superpixels": SUPERPIXELS, "labelled": R("labelled").format(**wc)}
-    settings = stage_settings(config, wc.method, "sieve")
-    if int(wc.round) > 0 and settings["threshold"] != "none":
-        inputs["model"] = prev("model")(wc)
-        if settings["scope"] == "new":
-            inputs["previous"] = prev("sieved")(wc)
-    return inputs
 
 
 rule sieve:
@@ -162,13 +140,6 @@ rule sieve:
         " --labelled {input.labelled} {params.extra} --spec {params.spec:q}"
         " --round {wildcards.round} --device {params.device} --threads {threads}"
         " --out {output} > {log} 2>&1"
-
-
-def train_inputs(wc):
-    inputs = {"superpixels": SUPERPIXELS, "sieved": R("sieved").format(**wc)}
-    if int(wc.round) > 0 and config["train"].get("init") == "previous":
-        inputs["init"] = prev("model")(wc)
-    return inputs
 
 
 rule train:
