@@ -1,0 +1,158 @@
+"""The real Snakefile, end to end, on tiny synthetic data (one trial, two rounds)."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from workflow_helpers import planned_jobs, snakemake, tiny_config, write_config
+
+pytestmark = pytest.mark.workflow
+
+METHODS = ["SP", "AMSP+S"]
+ROUND_FILES = ["merged.h5", "queries.csv", "answers.csv", "labelled.h5", "sieved.h5", "model.pt",
+               "train_log.csv", "metrics.json"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    write_config(workdir, tiny_config(methods=METHODS))
+    proc = snakemake(workdir)
+    return workdir, proc
+
+
+def exp(workdir):
+    return workdir / "results" / "tiny"
+
+
+def test_every_artifact_is_written(run):
+    workdir, _ = run
+    root = exp(workdir)
+    assert (root / "superpixels" / "base.h5").exists()
+    assert (root / "oracle" / "gt_histograms.h5").exists()
+    warm = root / "warmup" / "trial0" / "round0"
+    for name in ["queries.csv", "answers.csv", "labelled.h5", "sieved.h5", "model.pt",
+                 "metrics.json", "stats.h5"]:
+        assert (warm / name).exists(), name
+    for method in METHODS:
+        for rnd in (1, 2):
+            folder = root / method / "trial0" / f"round{rnd}"
+            for name in ROUND_FILES:
+                assert (folder / name).exists(), folder / name
+        # The last round's model feeds no later round: its statistics are not computed.
+        assert (root / method / "trial0" / "round1" / "stats.h5").exists()
+        assert not (root / method / "trial0" / "round2" / "stats.h5").exists()
+    # No temporary file survives a successful run.
+    assert not list(root.rglob("*.tmp"))
+
+
+def test_every_rule_has_log_and_benchmark(run):
+    workdir, _ = run
+    logs = workdir / "results" / "logs" / "tiny"
+    benches = workdir / "results" / "benchmarks" / "tiny"
+    for rule in ["synthesize", "superpixelize", "oracle_table", "draw_warmup", "merge", "acquire",
+                 "query", "sieve", "train", "evaluate", "predict", "report"]:
+        assert list(logs.glob(f"{rule}*")), rule
+        assert list(benches.glob(f"{rule}*")), rule
+    text = (logs / "train" / "AMSP+S" / "trial0" / "round1.log").read_text()
+    assert "train: 15/15" in text
+
+
+def test_hdf5_artifacts_carry_provenance(run):
+    workdir, _ = run
+    root = exp(workdir)
+    for path in [root / "superpixels" / "base.h5", root / "AMSP+S" / "trial0" / "round1" / "merged.h5",
+                 root / "AMSP+S" / "trial0" / "round2" / "sieved.h5"]:
+        with h5py.File(path) as f:
+            assert f.attrs["asal_version"]
+            assert f.attrs["stage"]
+            json.loads(f.attrs["spec"])
+    with h5py.File(root / "AMSP+S" / "trial0" / "round2" / "sieved.h5") as f:
+        assert "kneed_version" in f.attrs
+        assert json.loads(f.attrs["spec"])["threshold"] == "kneedle"
+
+
+def test_clicks_and_queries(run):
+    workdir, _ = run
+    root = exp(workdir)
+    for method in METHODS:
+        clicks = []
+        seen = set()
+        for rnd in (1, 2):
+            answers = pd.read_csv(root / method / "trial0" / f"round{rnd}" / "answers.csv")
+            assert len(answers) == 12  # the budget, exactly
+            metrics = json.loads((root / method / "trial0" / f"round{rnd}" / "metrics.json").read_text())
+            clicks.append(metrics["clicks"])
+            assert 0.0 <= metrics["miou"] <= 1.0
+            # No region is paid for twice.
+            assert not (set(answers["region"]) & seen)
+            seen |= set(answers["region"])
+        assert clicks == [24, 36]
+    with h5py.File(root / "AMSP+S" / "trial0" / "round2" / "labelled.h5") as f:
+        label = f["label"][()]
+        query = f["query"][()]
+    assert (label >= 0).sum() >= 36  # every query covers at least one base superpixel
+    assert len(np.unique(query[query >= 0])) == 36
+    sp_answers = pd.read_csv(root / "SP" / "trial0" / "round1" / "answers.csv")
+    assert (sp_answers["n_base"] == 1).all()  # SP never merges
+
+
+def test_report(run):
+    workdir, _ = run
+    table = pd.read_csv(exp(workdir) / "report" / "metrics.csv")
+    assert set(table["method"]) == set(METHODS)
+    assert sorted(table["round"].unique()) == [0, 1, 2]
+    # Round 0 is the shared warm-up: identical for every method.
+    warm = table[table["round"] == 0]
+    assert warm["miou"].nunique() == 1
+    png = (exp(workdir) / "report" / "miou_vs_clicks.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_second_run_has_nothing_to_do(run):
+    workdir, _ = run
+    proc = snakemake(workdir, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_forcerun_acquire_plans_only_downstream(run):
+    workdir, _ = run
+    proc = snakemake(workdir, "-n", "--forcerun", "acquire")
+    jobs = planned_jobs(proc.stdout)
+    rules = {rule for rule, _ in jobs}
+    assert "acquire" in rules
+    assert not rules & {"synthesize", "superpixelize", "oracle_table", "draw_warmup"}
+    # Merge of round 1 is upstream of acquire of round 1; only round 2 merges follow.
+    merges = [out for rule, out in jobs if rule == "merge"]
+    assert merges and all("/round2/" in out for out in merges)
+    # The warm-up is upstream of every acquire.
+    assert not any("/warmup/" in out for _, out in jobs)
+
+
+def test_changed_parameter_reruns_that_stage_and_what_follows(run):
+    workdir, _ = run
+    config = tiny_config(methods=METHODS)
+    config["merge"]["epsilon"] = 0.2
+    write_config(workdir, config)
+    try:
+        jobs = planned_jobs(snakemake(workdir, "-n").stdout)
+    finally:
+        write_config(workdir, tiny_config(methods=METHODS))
+    rules = {rule for rule, _ in jobs}
+    assert "merge" in rules
+    assert not rules & {"synthesize", "superpixelize", "oracle_table", "draw_warmup"}
+    # SP does not merge, so its artifacts do not depend on epsilon.
+    assert not any("/SP/" in out for _, out in jobs)
+    # Round 1's merge reads the warm-up, which does not change.
+    assert not any(rule in ("train", "predict") and "/warmup/" in out for rule, out in jobs)
+
+
+def test_lint_is_clean(run):
+    workdir, _ = run
+    proc = snakemake(workdir, "--lint")
+    assert "Congratulations" in proc.stdout + proc.stderr

@@ -1,0 +1,63 @@
+"""Running the real Snakefile on a tiny config in a temporary folder."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def tiny_config(**overrides) -> dict:
+    """The default config shrunk to seconds: 6 tiny pool images, 1 trial, 2 rounds."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(experiment="tiny", trials=1, rounds=2, budget=12)
+    config["dataset"]["synthetic"] = {"n_pool": 6, "n_val": 2, "height": 48, "width": 64}
+    config["superpixels"]["size"] = 32
+    config["train"].update(iterations=15, batch_size=4)
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            config[key] = {**config.get(key, {}), **value}
+        else:
+            config[key] = value
+    return copy.deepcopy(config)
+
+
+def write_config(workdir: Path, config: dict) -> Path:
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def planned_jobs(output: str) -> list[tuple[str, str]]:
+    """(rule, first output) of every job in a dry run's listing."""
+    jobs, rule = [], None
+    for line in output.splitlines():
+        m = re.match(r"^(?:local)?rule (\w+):", line.strip())
+        if m:
+            rule = m.group(1)
+            continue
+        m = re.match(r"^output: (\S+?),?$", line.strip()) or \
+            re.match(r"^output: (\S+?), ", line.strip())
+        if m and rule:
+            jobs.append((rule, m.group(1)))
+            rule = None
+    return jobs
