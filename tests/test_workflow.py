@@ -13,7 +13,7 @@ from workflow_helpers import planned_jobs, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
-METHODS = ["SP", "AMSP+S"]
+METHODS = ["SP", "AMSP+S", "OracleSP"]
 ROUND_FILES = ["merged.h5", "queries.csv", "answers.csv", "labelled.h5", "sieved.h5", "model.pt",
                "train_log.csv", "metrics.json"]
 
@@ -33,8 +33,8 @@ def exp(workdir):
 def test_every_artifact_is_written(run):
     workdir, _ = run
     root = exp(workdir)
-    assert (root / "superpixels" / "base.h5").exists()
-    assert (root / "oracle" / "gt_histograms.h5").exists()
+    assert (root / "superpixels" / "seeds.h5").exists()
+    assert (root / "oracle" / "seeds.h5").exists()
     warm = root / "warmup" / "trial0" / "round0"
     for name in ["queries.csv", "answers.csv", "labelled.h5", "sieved.h5", "model.pt",
                  "metrics.json", "stats.h5"]:
@@ -66,7 +66,7 @@ def test_every_rule_has_log_and_benchmark(run):
 def test_hdf5_artifacts_carry_provenance(run):
     workdir, _ = run
     root = exp(workdir)
-    for path in [root / "superpixels" / "base.h5", root / "AMSP+S" / "trial0" / "round1" / "merged.h5",
+    for path in [root / "superpixels" / "seeds.h5", root / "AMSP+S" / "trial0" / "round1" / "merged.h5",
                  root / "AMSP+S" / "trial0" / "round2" / "sieved.h5"]:
         with h5py.File(path) as f:
             assert f.attrs["asal_version"]
@@ -102,13 +102,25 @@ def test_clicks_and_queries(run):
     assert (sp_answers["n_base"] == 1).all()  # SP never merges
 
 
+def test_oracle_superpixels_are_pure_and_have_their_own_warmup(run):
+    workdir, _ = run
+    root = exp(workdir)
+    with h5py.File(root / "oracle" / "oracle.h5") as f:
+        gt_hist = f["gt_hist"][()]
+    # Every oracle superpixel is one connected piece of one ground-truth label.
+    assert ((gt_hist > 0).sum(axis=1) == 1).all()
+    assert (root / "warmup-oracle" / "trial0" / "round0" / "metrics.json").exists()
+    answers = pd.read_csv(root / "OracleSP" / "trial0" / "round1" / "answers.csv")
+    assert len(answers) == 12
+
+
 def test_report(run):
     workdir, _ = run
     table = pd.read_csv(exp(workdir) / "report" / "metrics.csv")
     assert set(table["method"]) == set(METHODS)
     assert sorted(table["round"].unique()) == [0, 1, 2]
-    # Round 0 is the shared warm-up: identical for every method.
-    warm = table[table["round"] == 0]
+    # Round 0 is the shared warm-up: identical for every method on the same superpixels.
+    warm = table[(table["round"] == 0) & table["method"].isin(["SP", "AMSP+S"])]
     assert warm["miou"].nunique() == 1
     png = (exp(workdir) / "report" / "miou_vs_clicks.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -150,9 +162,39 @@ def test_changed_parameter_reruns_that_stage_and_what_follows(run):
     assert not any("/SP/" in out for _, out in jobs)
     # Round 1's merge reads the warm-up, which does not change.
     assert not any(rule in ("train", "predict") and "/warmup/" in out for rule, out in jobs)
+    assert not any("/OracleSP/" in out for _, out in jobs)
 
 
 def test_lint_is_clean(run):
     workdir, _ = run
     proc = snakemake(workdir, "--lint")
     assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_merge_and_acquire_never_read_ground_truth(run, tmp_path):
+    """Rerun merge and acquire of round 2 exactly as the workflow ran them, in a copy of the
+    results with every ground-truth file removed: same merged regions, same queries."""
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    workdir, _ = run
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy)
+    root = copy / "results" / "tiny"
+    shutil.rmtree(root / "dataset" / "labels")
+    shutil.rmtree(root / "oracle")
+    asal = str(Path(sys.executable).with_name("asal"))
+    folder = Path("results/tiny/AMSP+S/trial0/round2")
+    for stage, output in [("merge", "merged.h5"), ("acquire", "queries.csv")]:
+        log = (copy / "results/logs/tiny" / stage / "AMSP+S/trial0/round2.log").read_text()
+        args = shlex.split(log.splitlines()[0].split(f" {stage} ", 1)[1])
+        args[args.index("--out") + 1] = str(folder / f"isolated_{output}")
+        subprocess.run([asal, stage, *args], cwd=copy, check=True, capture_output=True)
+    with h5py.File(copy / folder / "merged.h5") as a, \
+            h5py.File(copy / folder / "isolated_merged.h5") as b:
+        np.testing.assert_array_equal(a["region"][()], b["region"][()])
+    pd.testing.assert_frame_equal(pd.read_csv(copy / folder / "queries.csv"),
+                                  pd.read_csv(copy / folder / "isolated_queries.csv"))

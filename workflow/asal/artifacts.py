@@ -113,10 +113,11 @@ def open_h5(path, expect_stage: str | None = None) -> h5py.File:
     except OSError as err:
         raise ArtifactError(f"{path}: not a readable HDF5 file ({err}); delete it and rerun "
                             "the stage that makes it") from err
-    if expect_stage is not None and f.attrs.get("stage") != expect_stage:
+    stage = f.attrs.get("stage")
+    if expect_stage is not None and stage != expect_stage:
         f.close()
-        raise ArtifactError(f"{path}: made by stage {f.attrs.get('stage')!r}, expected "
-                            f"{expect_stage!r}")
+        raise ArtifactError(f"{path}: made by stage {stage!r}, expected {expect_stage!r}; "
+                            "check the path given for this input")
     return f
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 
 from . import __version__
@@ -52,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
 
     s = stage("superpixelize", "SEEDS base superpixels of the pool", dataset=True, spec=True)
+    s.add_argument("--out", required=True)
+
+    s = stage("superpixelize-oracle", "ground-truth connected components as superpixels",
+              dataset=True)
     s.add_argument("--out", required=True)
 
     s = stage("oracle-table", "ground-truth histogram per base superpixel", dataset=True)
@@ -120,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--table", required=True)
     s.add_argument("--plot", required=True)
     s.add_argument("--title", default="")
+    s.add_argument("--warmup-of", type=_json, default=None,
+                   help='JSON {method: its warm-up pseudo-method}; default "warmup" for all')
     return p
 
 
@@ -140,6 +147,8 @@ def run(args: argparse.Namespace) -> None:
                            spec["width"], args.seed)
     elif c == "superpixelize":
         stages.superpixelize(args.dataset, _spec(SeedsSpec, args.spec), args.out)
+    elif c == "superpixelize-oracle":
+        stages.superpixelize_oracle(args.dataset, args.out)
     elif c == "oracle-table":
         stages.oracle_table(args.dataset, args.superpixels, args.out)
     elif c == "draw-warmup":
@@ -173,7 +182,7 @@ def run(args: argparse.Namespace) -> None:
     elif c == "report":
         from .report import report
 
-        report(args.metrics, args.table, args.plot, args.title)
+        report(args.metrics, args.table, args.plot, args.title, args.warmup_of)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -181,7 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
-    logging.getLogger("asal").info("asal %s %s", __version__, " ".join(sys.argv[1:]))
+    # The exact command, quoted so it can be pasted back into a shell to rerun the stage.
+    logging.getLogger("asal").info("asal %s %s", __version__, shlex.join(sys.argv[1:]))
     try:
         run(args)
     except (ValueError, RuntimeError, FileNotFoundError, OSError) as err:

@@ -11,12 +11,15 @@ from pathlib import Path
 
 RESULTS = "results"
 WARMUP = "warmup"  # the pseudo-method whose round 0 every method of a trial shares
+# Kinds of base superpixels: SEEDS, or the ground truth's connected components (the
+# upper-bound "oracle superpixels"). Methods on different kinds cannot share a warm-up.
+SUPERPIXEL_KINDS = ("seeds", "oracle")
 
 EXPERIMENT = RESULTS + "/{experiment}"
 DATASET_DIR = EXPERIMENT + "/dataset"
 DATASET_DONE = DATASET_DIR + "/classes.json"
-SUPERPIXELS = EXPERIMENT + "/superpixels/base.h5"
-ORACLE_TABLE = EXPERIMENT + "/oracle/gt_histograms.h5"
+SUPERPIXELS = EXPERIMENT + "/superpixels/{spx}.h5"
+ORACLE_TABLE = EXPERIMENT + "/oracle/{spx}.h5"  # ground-truth histogram per base superpixel
 ROUND_DIR = EXPERIMENT + "/{method}/trial{trial}/round{round}"
 
 # One file per stage output inside a round folder.
@@ -65,6 +68,11 @@ def round_path(kind: str, experiment: str, method: str, trial: int, round: int) 
                      round=round))
 
 
-def source_method(method: str, round: int) -> str:
+def warmup_method(spx: str) -> str:
+    """The warm-up pseudo-method of the methods built on superpixels of kind `spx`."""
+    return WARMUP if spx == "seeds" else f"{WARMUP}-{spx}"
+
+
+def source_method(method: str, round: int, spx: str = "seeds") -> str:
     """Round 0 of every method is the shared warm-up of its trial."""
-    return WARMUP if round == 0 else method
+    return warmup_method(spx) if round == 0 else method

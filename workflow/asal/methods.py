@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from .layout import WARMUP
+from .layout import SUPERPIXEL_KINDS, WARMUP
 
 NO_MERGE = {"mode": "none"}
 NO_SIEVE = {"threshold": "none"}
@@ -21,6 +21,8 @@ BUILTIN_METHODS: dict[str, dict] = {
     "MSP+S": {"merge_until_round": 2},
     "AMSP+S": {},
     "AMSP": {"sieve": NO_SIEVE},
+    # Upper bound: the ground truth's connected components as superpixels (queries are pure).
+    "OracleSP": {"superpixels": "oracle", "merge": NO_MERGE, "sieve": NO_SIEVE},
     # Acquisition baselines on base superpixels, no sieving.
     "Random": {"merge": NO_MERGE, "sieve": NO_SIEVE, "acquire": {"function": "random"}},
     "BvSB": {"merge": NO_MERGE, "sieve": NO_SIEVE, "acquire": {"function": "bvsb"}},
@@ -30,7 +32,7 @@ BUILTIN_METHODS: dict[str, dict] = {
 }
 
 STAGE_SECTIONS = ("merge", "acquire", "sieve")
-METHOD_KEYS = set(STAGE_SECTIONS) | {"merge_until_round", "base"}
+METHOD_KEYS = set(STAGE_SECTIONS) | {"merge_until_round", "base", "superpixels"}
 
 
 class ConfigError(ValueError):
@@ -64,8 +66,9 @@ def check_methods(config: dict) -> list[str]:
     known = all_methods(config)
     names = list(config["methods"])
     for name in names:
-        if name == WARMUP:
-            raise ConfigError(f"methods: {WARMUP!r} is reserved for the shared round 0")
+        if name.startswith(WARMUP):
+            raise ConfigError(f"methods: names starting with {WARMUP!r} are reserved for the "
+                              "shared round 0")
         if name not in known:
             raise ConfigError(f"methods: unknown method {name!r}; known: {sorted(known)} "
                               "(or define it under method_definitions)")
@@ -74,10 +77,21 @@ def check_methods(config: dict) -> list[str]:
     return names
 
 
+def superpixel_kind(config: dict, method: str) -> str:
+    """Which base superpixels a method (or a warm-up pseudo-method) works on."""
+    if method.startswith(WARMUP):
+        return method[len(WARMUP) + 1:] or "seeds"
+    kind = all_methods(config)[method].get("superpixels", "seeds")
+    if kind not in SUPERPIXEL_KINDS:
+        raise ConfigError(f"method {method}: superpixels {kind!r}, use one of "
+                          f"{SUPERPIXEL_KINDS}")
+    return kind
+
+
 def stage_settings(config: dict, method: str, stage: str, round: int | None = None) -> dict:
     """The effective settings of `stage` for `method` (in round `round` for merging)."""
     settings = dict(config[stage])
-    if method != WARMUP:
+    if not method.startswith(WARMUP):
         definition = all_methods(config)[method]
         settings.update(definition.get(stage, {}))
         until = definition.get("merge_until_round")

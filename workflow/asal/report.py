@@ -53,13 +53,16 @@ def plot(summary: pd.DataFrame, out: str, title: str = "") -> None:
     plt.close(fig)
 
 
-def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = "") -> None:
+def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = "",
+           warmup_of: dict | None = None) -> None:
     table = collect(metric_paths)
+    is_warmup = table["method"].str.startswith("warmup")
+    methods = list(dict.fromkeys(table.loc[~is_warmup, "method"]))
+    warmup_of = warmup_of or {m: "warmup" for m in methods}
     # The shared warm-up is round 0 of every method: repeat it under each method's name.
-    warm = table[table["method"] == "warmup"]
-    methods = [m for m in table["method"].unique() if m != "warmup"]
-    table = pd.concat([table[table["method"] != "warmup"]]
-                      + [warm.assign(method=m) for m in methods], ignore_index=True)
+    table = pd.concat([table[~is_warmup]]
+                      + [table[table["method"] == warmup_of[m]].assign(method=m)
+                         for m in methods], ignore_index=True)
     table = table.sort_values(["method", "trial", "round"]).reset_index(drop=True)
     write_csv(out_table, table)
     summary = summarise(table)

@@ -40,8 +40,9 @@ class Progress:
 
 
 def derive_seed(*parts: int) -> int:
-    """Independent, reproducible seed for one use (trial, round, stage)."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+    """Independent, reproducible seed for one use (trial, round, stage). The count of parts
+    is mixed in because SeedSequence pads with zeros: (5,) and (5, 0) must differ."""
+    return int(np.random.SeedSequence([len(parts), *(int(p) for p in parts)]).generate_state(1)[0])
 
 
 def dataset_from(cfg: dict) -> Dataset:
@@ -52,20 +53,16 @@ def dataset_from(cfg: dict) -> Dataset:
 # ------------------------------------------------------------------ superpixelize / oracle table
 
 
-def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str) -> Superpixels:
-    ds = dataset_from(dataset_cfg)
+def _build_superpixels(ds: Dataset, local_map_of, spec: dict, what: str) -> Superpixels:
+    """Superpixel maps, areas and adjacency of the whole pool from a per-image map maker."""
     names, shapes, maps, areas, edges, counts = [], [], [], [], [], []
-    requested = []
-    progress = Progress("superpixelize", len(ds.pool))
+    progress = Progress(what, len(ds.pool))
     sp_base = 0
     for k, name in enumerate(ds.pool):
-        image = ds.read_image(name)
-        h, w = image.shape[:2]
-        requested.append(spec.requested_count(h, w))
-        local = superpixels.superpixelize_image(image, spec)
+        local = local_map_of(name)
         n = int(local.max()) + 1
         names.append(name)
-        shapes.append((h, w))
+        shapes.append(local.shape)
         maps.append(local.ravel())
         areas.append(np.bincount(local.ravel(), minlength=n))
         edges.append(superpixels.adjacency(local) + sp_base)
@@ -74,20 +71,47 @@ def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str) -> S
         progress(k + 1)
     shapes = np.array(shapes, dtype=np.int64)
     area = np.concatenate(areas)
-    attrs = provenance("superpixelize", spec.as_dict(), superpixel_spec=spec.as_dict(),
-                       **{"classes": list(ds.classes), "dataset": ds.identity()})
-    attrs.update(requested_per_image=int(np.median(requested)),
-                 achieved_per_image=float(np.mean(counts)),
-                 achieved_mean_size=float(area.mean()), target_size=spec.size)
-    log.info("superpixelize: asked SEEDS for %d superpixels per image (target size %d px); "
-             "got %.1f per image, mean size %.1f px", int(np.median(requested)), spec.size,
-             np.mean(counts), area.mean())
-    sp = Superpixels(
+    attrs = provenance("superpixelize", spec, superpixel_spec=spec, classes=list(ds.classes),
+                       dataset=ds.identity())
+    attrs.update(achieved_per_image=float(np.mean(counts)), achieved_mean_size=float(area.mean()))
+    return Superpixels(
         names=np.array(names), shapes=shapes,
         pixel_offset=np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])]),
         sp_offset=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
         maps=np.concatenate(maps).astype(np.int32), area=area.astype(np.int64),
         edges=np.concatenate(edges).astype(np.int64), attrs=attrs)
+
+
+def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str) -> Superpixels:
+    """SEEDS base superpixels of the pool; records the size asked for and the size got."""
+    ds = dataset_from(dataset_cfg)
+    requested = []
+
+    def seeds_map(name):
+        image = ds.read_image(name)
+        requested.append(spec.requested_count(*image.shape[:2]))
+        return superpixels.superpixelize_image(image, spec)
+
+    sp = _build_superpixels(ds, seeds_map, {"source": "seeds", **spec.as_dict()},
+                            "superpixelize")
+    sp.attrs.update(requested_per_image=int(np.median(requested)), target_size=spec.size)
+    log.info("superpixelize: asked SEEDS for %d superpixels per image (target size %d px); "
+             "got %.1f per image, mean size %.1f px", int(np.median(requested)), spec.size,
+             sp.attrs["achieved_per_image"], sp.attrs["achieved_mean_size"])
+    artifacts.write_superpixels(out, sp)
+    return sp
+
+
+def superpixelize_oracle(dataset_cfg: dict, out: str) -> Superpixels:
+    """Oracle superpixels: connected components of each ground-truth map (void included).
+
+    An upper bound that reads ground truth by design: every query is pure.
+    """
+    ds = dataset_from(dataset_cfg)
+    sp = _build_superpixels(ds, lambda name: superpixels.connected_relabel(ds.read_label(name)),
+                            {"source": "oracle"}, "superpixelize (oracle)")
+    log.info("superpixelize: %d oracle superpixels, mean size %.1f px", sp.n_superpixels,
+             sp.attrs["achieved_mean_size"])
     artifacts.write_superpixels(out, sp)
     return sp
 

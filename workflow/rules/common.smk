@@ -15,7 +15,7 @@ if shutil.which("asal") is None:
     shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 from asal import layout
-from asal.methods import ConfigError, check_methods, stage_settings
+from asal.methods import ConfigError, check_methods, stage_settings, superpixel_kind
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -63,13 +63,25 @@ def dataset_settings():
 
 DATASET = dataset_settings()
 DATASET_JSON = json.dumps(DATASET, sort_keys=True)
-SUPERPIXELS = P(layout.SUPERPIXELS)
-ORACLE_TABLE = P(layout.ORACLE_TABLE)
+KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
+KINDS = sorted(set(KIND_OF.values()))
+WARMUP_OF = {m: layout.warmup_method(k) for m, k in KIND_OF.items()}
+WARMUPS = sorted(set(WARMUP_OF.values()))
 REPORT_TABLE = P(layout.REPORT_TABLE)
 REPORT_PLOT = P(layout.REPORT_PLOT)
 
 METHOD_RE = "|".join(re.escape(m) for m in METHODS)
-ANY_METHOD_RE = f"{METHOD_RE}|{layout.WARMUP}"
+WARMUP_RE = "|".join(re.escape(m) for m in WARMUPS)
+ANY_METHOD_RE = f"{METHOD_RE}|{WARMUP_RE}"
+
+
+def superpixels_of(wildcards):
+    """Input function: the base superpixels the job's method works on."""
+    return P(layout.SUPERPIXELS).format(spx=superpixel_kind(config, wildcards.method))
+
+
+def oracle_table_of(wildcards):
+    return P(layout.ORACLE_TABLE).format(spx=superpixel_kind(config, wildcards.method))
 
 
 def spec_json(settings):
@@ -81,14 +93,15 @@ def prev(kind):
 
     def path(wildcards):
         r = int(wildcards.round) - 1
-        return str(layout.round_path(kind, EXP, layout.source_method(wildcards.method, r),
+        spx = superpixel_kind(config, wildcards.method)
+        return str(layout.round_path(kind, EXP, layout.source_method(wildcards.method, r, spx),
                                      wildcards.trial, r))
 
     return path
 
 
 def all_metrics():
-    files = [R("metrics").format(method=layout.WARMUP, trial=t, round=0) for t in TRIALS]
+    files = [R("metrics").format(method=w, trial=t, round=0) for w in WARMUPS for t in TRIALS]
     files += [R("metrics").format(method=m, trial=t, round=r)
               for m in METHODS for t in TRIALS for r in ROUNDS[1:]]
     return files
@@ -104,7 +117,7 @@ def optional(flag, path):
 
 
 def query_inputs(wc):
-    inputs = {"queries": R("queries").format(**wc), "table": ORACLE_TABLE}
+    inputs = {"queries": R("queries").format(**wc), "table": oracle_table_of(wc)}
     if int(wc.round) > 0:
         inputs["merged"] = R("merged").format(**wc)
         inputs["labelled"] = prev("labelled")(wc)
@@ -112,7 +125,7 @@ def query_inputs(wc):
 
 
 def sieve_inputs(wc):
-    inputs = {"superpixels": SUPERPIXELS, "labelled": R("labelled").format(**wc)}
+    inputs = {"superpixels": superpixels_of(wc), "labelled": R("labelled").format(**wc)}
     settings = stage_settings(config, wc.method, "sieve")
     if int(wc.round) > 0 and settings["threshold"] != "none":
         inputs["model"] = prev("model")(wc)
@@ -122,7 +135,7 @@ def sieve_inputs(wc):
 
 
 def train_inputs(wc):
-    inputs = {"superpixels": SUPERPIXELS, "sieved": R("sieved").format(**wc)}
+    inputs = {"superpixels": superpixels_of(wc), "sieved": R("sieved").format(**wc)}
     if int(wc.round) > 0 and config["train"].get("init") == "previous":
         inputs["init"] = prev("model")(wc)
     return inputs

@@ -26,7 +26,7 @@ rule superpixelize:
     input:
         [P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
     output:
-        SUPERPIXELS,
+        P(layout.SUPERPIXELS).replace("{spx}", "seeds"),
     params:
         dataset=DATASET_JSON,
         spec=spec_json(config["superpixels"]),
@@ -43,17 +43,37 @@ rule superpixelize:
         "asal superpixelize --dataset {params.dataset:q} --spec {params.spec:q} --out {output} > {log} 2>&1"
 
 
-rule oracle_table:
+rule superpixelize_oracle:
     input:
-        SUPERPIXELS,
+        [P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
     output:
-        ORACLE_TABLE,
+        P(layout.SUPERPIXELS).replace("{spx}", "oracle"),
     params:
         dataset=DATASET_JSON,
     log:
-        LOG("oracle_table", per_round=False),
+        LOG("superpixelize_oracle", per_round=False),
     benchmark:
-        BENCH("oracle_table", per_round=False)
+        BENCH("superpixelize_oracle", per_round=False)
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal superpixelize-oracle --dataset {params.dataset:q} --out {output} > {log} 2>&1"
+
+
+rule oracle_table:
+    input:
+        P(layout.SUPERPIXELS),
+    output:
+        P(layout.ORACLE_TABLE),
+    params:
+        dataset=DATASET_JSON,
+    log:
+        LOG("oracle_table", per_round=False).replace(".log", "_{spx}.log"),
+    benchmark:
+        BENCH("oracle_table", per_round=False).replace(".tsv", "_{spx}.tsv")
     resources:
         mem_mb=4000,
         runtime=60,

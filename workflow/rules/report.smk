@@ -9,6 +9,7 @@ rule report:
         plot=REPORT_PLOT,
     params:
         title=f"{EXP}: mIoU vs clicks (mean; band: range over {len(TRIALS)} trials)",
+        warmups=spec_json(WARMUP_OF),
     log:
         LOG("report", per_round=False),
     benchmark:
@@ -20,4 +21,4 @@ rule report:
         "../../envs/asal.yaml"
     shell:
         "asal report --metrics {input} --table {output.table} --plot {output.plot}"
-        " --title {params.title:q} > {log} 2>&1"
+        " --warmup-of {params.warmups:q} --title {params.title:q} > {log} 2>&1"

@@ -7,16 +7,18 @@
 
 rule draw_warmup:
     input:
-        SUPERPIXELS,
+        superpixels_of,
     output:
-        R("queries").replace("{method}", layout.WARMUP).replace("{round}", "0"),
+        R("queries").replace("{round}", "0"),
+    wildcard_constraints:
+        method=WARMUP_RE,
     params:
         budget=WARMUP_BUDGET,
         seed=config["seed"],
     log:
-        LOG("draw_warmup").replace("{method}", layout.WARMUP).replace("{round}", "0"),
+        LOG("draw_warmup").replace("{round}", "0"),
     benchmark:
-        BENCH("draw_warmup").replace("{method}", layout.WARMUP).replace("{round}", "0")
+        BENCH("draw_warmup").replace("{round}", "0")
     resources:
         mem_mb=2000,
         runtime=10,
@@ -29,7 +31,7 @@ rule draw_warmup:
 
 rule merge:
     input:
-        superpixels=SUPERPIXELS,
+        superpixels=superpixels_of,
         stats=prev("stats"),
         labelled=prev("labelled"),
     output:
@@ -55,7 +57,7 @@ rule merge:
 
 rule acquire:
     input:
-        superpixels=SUPERPIXELS,
+        superpixels=superpixels_of,
         stats=prev("stats"),
         merged=R("merged"),
         labelled=prev("labelled"),
@@ -204,7 +206,7 @@ rule evaluate:
 
 rule predict:
     input:
-        superpixels=SUPERPIXELS,
+        superpixels=superpixels_of,
         model=R("model"),
     output:
         R("stats"),

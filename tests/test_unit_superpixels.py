@@ -1,0 +1,202 @@
+"""Unit tests of asal.superpixels: connected relabelling, the 4-neighbour graph, SEEDS sizing."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from asal import synthetic
+from asal.superpixels import SeedsSpec, adjacency, connected_relabel, superpixelize_image
+
+
+# ---------------------------------------------------------------- connected_relabel
+
+def test_connected_relabel_splits_a_label_in_two_pieces():
+    # Raw label 5 has two 4-disconnected pieces: A = (0,0),(0,1),(1,0) and
+    # B = (2,2),(2,3),(3,2),(3,3). Label 9 is one piece ((1,1)-(2,1) touch vertically),
+    # label 7 one piece. First pixels in raster order: 5A (0,0) -> 0, 7 (0,2) -> 1,
+    # 9 (1,1) -> 2, 5B (2,2) -> 3.
+    raw = np.array([[5, 5, 7, 7],
+                    [5, 9, 9, 7],
+                    [9, 9, 5, 5],
+                    [9, 9, 5, 5]])
+    expected = np.array([[0, 0, 1, 1],
+                         [0, 2, 2, 1],
+                         [2, 2, 3, 3],
+                         [2, 2, 3, 3]])
+    np.testing.assert_array_equal(connected_relabel(raw), expected)
+
+
+def test_connected_relabel_diagonal_contact_does_not_connect():
+    # A checkerboard 2x2: the two 1s and the two 2s touch only diagonally, so four regions,
+    # numbered by raster order of their (single) pixel.
+    raw = np.array([[1, 2],
+                    [2, 1]])
+    np.testing.assert_array_equal(connected_relabel(raw), [[0, 1], [2, 3]])
+
+
+def test_connected_relabel_ignores_raw_label_values():
+    # Same partition as the first test with different raw values (and a large, sparse one):
+    # ids depend only on the raster order of first pixels.
+    raw = np.array([[40, 40, 3, 3],
+                    [40, 1000, 1000, 3],
+                    [1000, 1000, 40, 40],
+                    [1000, 1000, 40, 40]])
+    expected = np.array([[0, 0, 1, 1],
+                         [0, 2, 2, 1],
+                         [2, 2, 3, 3],
+                         [2, 2, 3, 3]])
+    out = connected_relabel(raw)
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == np.int32
+
+
+def test_connected_relabel_u_shape_first_pixel_order():
+    # Label 0 is a U whose two arms are joined by the bottom row: one region (id 0).
+    # Label 1 sits inside the U and has its first pixel at (0,1) -> id 1.
+    # Label 2 is a separate block at the right, first pixel (0,3) -> id 2.
+    raw = np.array([[0, 1, 0, 2],
+                    [0, 1, 0, 2],
+                    [0, 0, 0, 2]])
+    np.testing.assert_array_equal(connected_relabel(raw),
+                                  [[0, 1, 0, 2], [0, 1, 0, 2], [0, 0, 0, 2]])
+
+
+# ---------------------------------------------------------------- adjacency
+
+def test_adjacency_four_neighbourhood_only():
+    # 0 1        edges: 0-1 (horizontal), 2-3 (horizontal), 0-2, 1-3 (vertical);
+    # 2 3        0-3 and 1-2 touch only diagonally: not edges.
+    m = np.array([[0, 1],
+                  [2, 3]])
+    np.testing.assert_array_equal(adjacency(m), [[0, 1], [0, 2], [1, 3], [2, 3]])
+
+
+def test_adjacency_unique_sorted_pairs():
+    # Horizontal pairs: row0 (0,1); row1 (0,2),(1,2); rows 2,3 (2,3) twice.
+    # Vertical pairs:   col0 (0,2); col1 (0,2); col2 (1,2),(2,3); col3 (1,3).
+    # Unique, a < b, lexicographically sorted: (0,1),(0,2),(1,2),(1,3),(2,3).
+    m = np.array([[0, 0, 1, 1],
+                  [0, 2, 2, 1],
+                  [2, 2, 3, 3],
+                  [2, 2, 3, 3]])
+    edges = adjacency(m)
+    np.testing.assert_array_equal(edges, [[0, 1], [0, 2], [1, 2], [1, 3], [2, 3]])
+
+
+def test_adjacency_single_region_has_no_edges():
+    edges = adjacency(np.zeros((3, 3), dtype=np.int32))
+    assert edges.shape == (0, 2)
+
+
+def test_adjacency_diagonal_staircase():
+    # 0 0 1      horizontal: row0 (0,1); row1 (0,2),(1,2); row2 (1,3).
+    # 0 2 1      vertical:   col0 (0,3); col1 (0,2),(2,3); col2 none (1,1,1).
+    # 3 3 1
+    m = np.array([[0, 0, 1],
+                  [0, 2, 1],
+                  [3, 3, 1]])
+    np.testing.assert_array_equal(adjacency(m), [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3],
+                                                 [2, 3]])
+
+
+# ---------------------------------------------------------------- SeedsSpec
+
+@pytest.mark.parametrize("size,h,w,expected", [
+    (256, 360, 480, 675),   # 172800 / 256 = 675
+    (64, 48, 64, 48),       # 3072 / 64 = 48
+    (100, 10, 10, 1),       # exactly the image area: one superpixel
+    (30, 10, 10, 3),        # 100 / 30 = 3.33 -> 3
+    (1, 4, 5, 20),          # one pixel each
+])
+def test_requested_count(size, h, w, expected):
+    assert SeedsSpec(size=size).requested_count(h, w) == expected
+
+
+def test_requested_count_rejects_size_above_area():
+    with pytest.raises(ValueError, match="larger than the image"):
+        SeedsSpec(size=101).requested_count(10, 10)
+
+
+def test_unknown_colour_space_is_rejected():
+    img = np.zeros((16, 16, 3), np.uint8)
+    with pytest.raises(ValueError, match="colour space"):
+        superpixelize_image(img, SeedsSpec(size=16, color_space="xyz"))
+
+
+# ---------------------------------------------------------------- superpixelize_image
+
+@pytest.fixture(scope="module")
+def scene_superpixels():
+    image, _ = synthetic.make_scene(np.random.default_rng(0), 48, 64)
+    return image, superpixelize_image(image, SeedsSpec(size=64))
+
+
+def test_superpixelize_ids_dense(scene_superpixels):
+    image, sp = scene_superpixels
+    assert sp.shape == image.shape[:2]
+    ids = np.unique(sp)
+    np.testing.assert_array_equal(ids, np.arange(len(ids)))
+    # 48 superpixels requested; SEEDS rounds to its grid and the relabelling may split some,
+    # but the count stays of that order.
+    assert 10 <= len(ids) <= 200
+
+
+def test_superpixelize_every_id_is_one_4_connected_region(scene_superpixels):
+    _, sp = scene_superpixels
+    cross = ndimage.generate_binary_structure(2, 1)  # 4-connectivity
+    for i in range(int(sp.max()) + 1):
+        _, n = ndimage.label(sp == i, structure=cross)
+        assert n == 1, f"superpixel {i} has {n} 4-connected pieces"
+
+
+def test_superpixelize_ids_in_raster_order_of_first_pixel(scene_superpixels):
+    _, sp = scene_superpixels
+    flat = sp.ravel()
+    _, first = np.unique(flat, return_index=True)
+    # id k's first pixel comes before id k+1's first pixel
+    assert np.all(np.diff(first) > 0)
+
+
+def test_superpixelize_deterministic(scene_superpixels):
+    image, sp = scene_superpixels
+    np.testing.assert_array_equal(superpixelize_image(image, SeedsSpec(size=64)), sp)
+
+
+# ---------------------------------------------------------------- properties on random maps
+
+def _brute_force_edges(m):
+    """Every pair of different ids that touch horizontally or vertically (loops)."""
+    h, w = m.shape
+    pairs = set()
+    for r in range(h):
+        for c in range(w):
+            for dr, dc in ((0, 1), (1, 0)):
+                rr, cc = r + dr, c + dc
+                if rr < h and cc < w and m[r, c] != m[rr, cc]:
+                    a, b = sorted((int(m[r, c]), int(m[rr, cc])))
+                    pairs.add((a, b))
+    return sorted(pairs)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_relabel_and_adjacency_on_random_maps(seed):
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(1, 9, size=2)
+    raw = rng.integers(0, 3, size=(h, w)) * 7  # few values: many split labels
+    out = connected_relabel(raw)
+    ids = np.unique(out)
+    np.testing.assert_array_equal(ids, np.arange(len(ids)))  # dense
+    cross = ndimage.generate_binary_structure(2, 1)
+    n_pieces = 0
+    for v in np.unique(raw):
+        _, n = ndimage.label(raw == v, structure=cross)
+        n_pieces += n
+    assert len(ids) == n_pieces  # one id per 4-connected piece of each raw label
+    for i in ids:
+        mask = out == i
+        assert len(np.unique(raw[mask])) == 1  # never joins different raw labels
+        assert ndimage.label(mask, structure=cross)[1] == 1
+    _, first = np.unique(out.ravel(), return_index=True)
+    assert np.all(np.diff(first) > 0)  # raster order of first pixel
+    edges = adjacency(out)
+    assert [tuple(e) for e in edges.tolist()] == _brute_force_edges(out)
