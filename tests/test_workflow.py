@@ -89,6 +89,14 @@ def test_clicks_and_queries(run):
             metrics = json.loads((root / method / "trial0" / f"round{rnd}" / "metrics.json").read_text())
             clicks.append(metrics["clicks"])
             assert 0.0 <= metrics["miou"] <= 1.0
+            assert sum(metrics["queries_per_class"].values()) == 12
+            assert 0.0 < metrics["label_purity"] <= 1.0
+            assert metrics["kept_pixels"] <= metrics["labelled_pixels"]
+            if method == "SP":  # no sieving: everything kept
+                assert metrics["kept_pixels"] == metrics["labelled_pixels"]
+                assert metrics["sieve_recall"] == 1.0
+            if method == "OracleSP":  # oracle superpixels are pure
+                assert metrics["label_purity"] == 1.0
             # No region is paid for twice.
             assert not (set(answers["region"]) & seen)
             seen |= set(answers["region"])

@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = stage("evaluate", "mIoU on the evaluation split", dataset=True)
     for a in ("--model", "--labelled", "--out", "--method"):
         s.add_argument(a, required=True)
+    s.add_argument("--superpixels", default=None, help="with --sieved: label quality figures")
+    s.add_argument("--sieved", default=None)
+    s.add_argument("--answers", default=None, help="this round's answers: query figures")
     s.add_argument("--trial", type=int, required=True)
     s.add_argument("--round", type=int, required=True)
     s.add_argument("--device", default="auto")
@@ -178,7 +181,7 @@ def run(args: argparse.Namespace) -> None:
     elif c == "evaluate":
         meta = {"method": args.method, "trial": args.trial, "round": args.round}
         stages.evaluate(args.dataset, args.model, args.labelled, meta, args.out, args.device,
-                        args.threads)
+                        args.threads, args.superpixels, args.sieved, args.answers)
     elif c == "report":
         from .report import report
 

@@ -11,6 +11,10 @@ import pandas as pd
 from .artifacts import atomic_path, write_csv
 
 
+QUALITY = ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size",
+           "mean_query_base_superpixels", "labelled_pixels", "kept_pixels")
+
+
 def collect(metric_paths: list[str]) -> pd.DataFrame:
     rows = []
     for path in metric_paths:
@@ -18,7 +22,9 @@ def collect(metric_paths: list[str]) -> pd.DataFrame:
         rows.append({"method": m["method"], "trial": m["trial"], "round": m["round"],
                      "clicks": m["clicks"], "miou": m["miou"],
                      "pixel_accuracy": m["pixel_accuracy"],
-                     **{f"iou_{c}": v for c, v in m["iou"].items()}})
+                     **{k: m.get(k) for k in QUALITY},
+                     **{f"iou_{c}": v for c, v in m["iou"].items()},
+                     **{f"queries_{c}": v for c, v in m.get("queries_per_class", {}).items()}})
     return pd.DataFrame(rows).sort_values(["method", "trial", "round"]).reset_index(drop=True)
 
 

@@ -496,8 +496,47 @@ def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
         return np.where(union > 0, tp / union, np.nan)
 
 
+def label_quality(sp: Superpixels, sieved: dict, labels_of) -> dict:
+    """How right the labels given to training are, measured against ground truth.
+
+    Evaluation side only: nothing here is fed back to acquisition. `labels_of(i)` returns the
+    ground-truth map of pool image i.
+    """
+    pixel, label, kept = sieved["pixel"], sieved["label"], sieved["kept"].astype(bool)
+    image = np.searchsorted(sp.pixel_offset, pixel, side="right") - 1
+    truth = np.empty(len(pixel), np.int64)
+    for i in np.unique(image):
+        sel = image == i
+        truth[sel] = labels_of(int(i)).ravel()[pixel[sel] - sp.pixel_offset[i]]
+    right = truth == label
+    n, n_kept, n_right = len(pixel), int(kept.sum()), int(right.sum())
+    return {
+        "labelled_pixels": n,
+        "kept_pixels": n_kept,
+        # share of labelled pixels whose oracle label is right (the dominant-label noise)
+        "label_purity": n_right / n if n else None,
+        # the same among the pixels that sieving kept
+        "sieved_purity": int((right & kept).sum()) / n_kept if n_kept else None,
+        # share of the right pixels that sieving kept
+        "sieve_recall": int((right & kept).sum()) / n_right if n_right else None,
+    }
+
+
+def query_summary(answers: pd.DataFrame, names: list[str]) -> dict:
+    """This round's queries: how large they were and which label the oracle gave them."""
+    counts = answers["label"].value_counts()
+    return {
+        "round_clicks": int(len(answers)),
+        "mean_query_size": float(answers["size"].mean()) if len(answers) else None,
+        "mean_query_base_superpixels": float(answers["n_base"].mean()) if len(answers) else None,
+        "queries_per_class": {name: int(counts.get(k, 0)) for k, name in enumerate(names)},
+    }
+
+
 def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict, out: str,
-             device: str = "auto", threads: int = 0) -> dict:
+             device: str = "auto", threads: int = 0, sp_path: str | None = None,
+             sieved_path: str | None = None, answers_path: str | None = None) -> dict:
+    """mIoU on the evaluation split, plus (when given the round's labels) their quality."""
     if threads:
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
@@ -518,6 +557,13 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         "evaluation_split": dataset_cfg.get("evaluation_split", "val"),
         "n_evaluation_images": len(ds.evaluation), "asal_version": artifacts.__version__,
     }
+    if answers_path is not None:
+        metrics.update(query_summary(artifacts.read_csv(answers_path),
+                                     list(ds.classes) + ["void"]))
+    if sieved_path is not None and sp_path is not None:
+        sp = artifacts.read_superpixels(sp_path)
+        sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
+        metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
     log.info("evaluate: mIoU %.4f after %d clicks", metrics["miou"], clicks)
     artifacts.write_json(out, metrics)
     return metrics

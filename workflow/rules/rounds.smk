@@ -179,6 +179,9 @@ rule evaluate:
     input:
         model=R("model"),
         labelled=R("labelled"),
+        superpixels=superpixels_of,
+        sieved=R("sieved"),
+        answers=R("answers"),
     output:
         R("metrics"),
     wildcard_constraints:
@@ -199,7 +202,8 @@ rule evaluate:
         "../../envs/asal.yaml"
     shell:
         "asal evaluate --dataset {params.dataset:q} --model {input.model}"
-        " --labelled {input.labelled} --method {wildcards.method} --trial {wildcards.trial}"
+        " --labelled {input.labelled} --superpixels {input.superpixels} --sieved {input.sieved}"
+        " --answers {input.answers} --method {wildcards.method} --trial {wildcards.trial}"
         " --round {wildcards.round} --device {params.device} --threads {threads}"
         " --out {output} > {log} 2>&1"
 
