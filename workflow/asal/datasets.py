@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 VOID = 255
 
@@ -22,8 +23,53 @@ CAMVID_PALETTE = ((128, 128, 128), (128, 0, 0), (192, 192, 128), (128, 64, 128),
                   (64, 64, 0), (0, 128, 192))
 
 
+CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light",
+                      "traffic sign", "vegetation", "terrain", "sky", "person", "rider", "car",
+                      "truck", "bus", "train", "motorcycle", "bicycle")
+CITYSCAPES_PALETTE = ((128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156),
+                      (190, 153, 153), (153, 153, 153), (250, 170, 30), (220, 220, 0),
+                      (107, 142, 35), (152, 251, 152), (70, 130, 180), (220, 20, 60),
+                      (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100), (0, 80, 100),
+                      (0, 0, 230), (119, 11, 32))
+# gtFine labelIds of the 19 evaluated classes, in train-id order; every other id is void.
+CITYSCAPES_LABEL_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33)
+
+VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
+               "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person",
+               "pottedplant", "sheep", "sofa", "train", "tvmonitor")
+
+OUT_OF_RANGE = 254  # what a lookup table gives a raw value that no class or void may take
+
+
 class DatasetError(RuntimeError):
     """A dataset file is missing or malformed; the message names the file."""
+
+
+def _read_label_values(path: Path) -> np.ndarray:
+    """Raw label values; palette PNGs (PASCAL VOC) give their indices, not colours."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("P", "L", "I", "I;16"):
+                return np.asarray(img)
+            return np.asarray(img.convert("RGB"))
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"{path}: cannot be decoded ({err}); the file is corrupt or not "
+                           "an image") from err
+
+
+def _voc_palette(n: int) -> np.ndarray:
+    """The PASCAL VOC colour map (bit-interleaved class index)."""
+    palette = np.zeros((n, 3), np.uint8)
+    for k in range(n):
+        c, r, g, b = k, 0, 0, 0
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette[k] = (r, g, b)
+    return palette
 
 
 @dataclass
@@ -69,12 +115,13 @@ class Dataset:
         path = self.label_path(name)
         if not path.exists():
             raise DatasetError(f"{path}: label map missing for image {name!r}")
-        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise DatasetError(f"{path}: cannot be decoded; the file is corrupt or not an image")
+        raw = _read_label_values(path)
         if raw.ndim != 2:
             raise DatasetError(f"{path}: label maps must be single-channel, got shape "
                                f"{raw.shape}")
+        if raw.size and int(raw.max()) > 255:
+            raise DatasetError(f"{path}: label value {int(raw.max())} does not fit 8 bits; "
+                               f"{self.name} labels are 0..{self.n_classes - 1} and void")
         label = self.label_lut[raw] if self.label_lut is not None else raw
         bad = (label >= self.n_classes) & (label != VOID)
         if bad.any():
@@ -93,8 +140,12 @@ class Dataset:
 
     @staticmethod
     def _raw_shape(path: Path) -> tuple[int, int] | None:
-        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        return None if img is None else img.shape[:2]
+        """(height, width) from the file header alone, without decoding the pixels."""
+        try:
+            with Image.open(path) as img:
+                return img.size[1], img.size[0]
+        except (OSError, ValueError):
+            return None
 
     def identity(self) -> dict:
         """What artifacts built from this dataset must agree on."""
@@ -110,8 +161,16 @@ def _read_list(path: Path) -> list[str]:
     return names
 
 
+def _first_existing(candidates: list[Path]) -> Path:
+    for path in candidates:
+        if path.exists():
+            return path
+    return candidates[0]
+
+
 def folder_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
-    """images/NAME.png, labels/NAME.png, pool.txt, val.txt, classes.json (void 255)."""
+    """A user's own data: images/NAME.(png|jpg), labels/NAME.png (or masks/), pool.txt,
+    <evaluation_split>.txt, classes.json {"classes": [...], "palette": [...]}; void is 255."""
     meta_path = root / "classes.json"
     if not meta_path.exists():
         raise DatasetError(f"{meta_path}: missing; a folder dataset needs classes.json with "
@@ -124,13 +183,15 @@ def folder_dataset(root: Path, resize: float, evaluation_split: str = "val") -> 
         pool=[Path(n).stem for n in _read_list(root / "pool.txt")],
         evaluation=[Path(n).stem for n in _read_list(root / f"{evaluation_split}.txt")],
         resize=resize,
-        image_path=lambda n: root / "images" / f"{n}.png",
-        label_path=lambda n: root / "labels" / f"{n}.png")
+        image_path=lambda n: _first_existing(
+            [root / "images" / f"{n}{ext}" for ext in (".png", ".jpg", ".jpeg")]),
+        label_path=lambda n: _first_existing(
+            [root / sub / f"{n}.png" for sub in ("labels", "masks")]))
 
 
 def camvid_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
     """SegNet's CamVid: train/, trainannot/, val/, valannot/, train.txt, val.txt; 11 is void."""
-    lut = np.full(256, 254, dtype=np.uint8)  # anything not 0..11 is reported as out of range
+    lut = np.full(256, OUT_OF_RANGE, dtype=np.uint8)
     lut[:11] = np.arange(11)
     lut[11] = VOID
 
@@ -148,12 +209,51 @@ def camvid_dataset(root: Path, resize: float, evaluation_split: str = "val") -> 
         label_path=lambda n: root / f"{split_dir(n)}annot" / f"{n}.png")
 
 
+def cityscapes_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
+    """leftImg8bit/<split>/<city>/*_leftImg8bit.png with gtFine/<split>/<city>/*_labelIds.png;
+    the 19 evaluated classes as train ids. Image names are "<split>/<city>/<stem>"."""
+    lut = np.full(256, OUT_OF_RANGE, dtype=np.uint8)
+    lut[:34] = VOID  # every defined labelId that is not evaluated
+    lut[list(CITYSCAPES_LABEL_IDS)] = np.arange(len(CITYSCAPES_LABEL_IDS))
+
+    def names(split: str) -> list[str]:
+        folder = root / "leftImg8bit" / split
+        files = sorted(folder.glob("*/*_leftImg8bit.png"))
+        if not files:
+            raise DatasetError(f"{folder}: no */*_leftImg8bit.png images; is dataset.root the "
+                               "folder holding leftImg8bit/ and gtFine/?")
+        return [f"{split}/{f.parent.name}/{f.name[:-len('_leftImg8bit.png')]}" for f in files]
+
+    return Dataset(
+        name="cityscapes", root=root, classes=CITYSCAPES_CLASSES,
+        palette=np.array(CITYSCAPES_PALETTE, dtype=np.uint8), pool=names("train"),
+        evaluation=names(evaluation_split), resize=resize, label_lut=lut,
+        image_path=lambda n: root / "leftImg8bit" / f"{n}_leftImg8bit.png",
+        label_path=lambda n: root / "gtFine" / f"{n}_gtFine_labelIds.png")
+
+
+def voc_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
+    """PASCAL VOC 2012: JPEGImages/, SegmentationClass/ (palette PNGs, 255 void),
+    ImageSets/Segmentation/{train,val}.txt."""
+    lut = np.full(256, OUT_OF_RANGE, dtype=np.uint8)
+    lut[:len(VOC_CLASSES)] = np.arange(len(VOC_CLASSES))
+    lut[VOID] = VOID
+    lists = root / "ImageSets" / "Segmentation"
+    return Dataset(
+        name="voc", root=root, classes=VOC_CLASSES, palette=_voc_palette(len(VOC_CLASSES)),
+        pool=_read_list(lists / "train.txt"), evaluation=_read_list(lists / f"{evaluation_split}.txt"),
+        resize=resize, label_lut=lut,
+        image_path=lambda n: root / "JPEGImages" / f"{n}.jpg",
+        label_path=lambda n: root / "SegmentationClass" / f"{n}.png")
+
+
 def _default_palette(n: int) -> list:
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, size=(n, 3)).tolist()
 
 
-ADAPTERS = {"synthetic": folder_dataset, "folder": folder_dataset, "camvid": camvid_dataset}
+ADAPTERS = {"synthetic": folder_dataset, "folder": folder_dataset, "camvid": camvid_dataset,
+            "cityscapes": cityscapes_dataset, "voc": voc_dataset}
 
 
 def open_dataset(name: str, root: str | Path, resize: float = 1.0,
