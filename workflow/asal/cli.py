@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = stage("superpixelize", "SEEDS base superpixels of the pool", dataset=True, spec=True)
     s.add_argument("--out", required=True)
+    s.add_argument("--shard", type=int, default=0, help="this job's block of pool images")
+    s.add_argument("--shards", type=int, default=1, help="number of blocks")
+
+    s = stage("gather", "join the shards of an image-wise stage into one file")
+    s.add_argument("--stage", required=True, choices=["superpixelize", "predict"])
+    s.add_argument("--shard-files", nargs="+", required=True)
+    s.add_argument("--out", required=True)
 
     s = stage("superpixelize-oracle", "ground-truth connected components as superpixels",
               dataset=True)
@@ -73,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = stage("predict", "per-superpixel statistics of a model's prediction", dataset=True)
     for a in ("--superpixels", "--model", "--out"):
         s.add_argument(a, required=True)
+    s.add_argument("--shard", type=int, default=0)
+    s.add_argument("--shards", type=int, default=1)
     s.add_argument("--device", default="auto")
     s.add_argument("--threads", type=int, default=0)
 
@@ -149,7 +158,13 @@ def run(args: argparse.Namespace) -> None:
         synthetic.generate(args.out, spec["n_pool"], spec["n_val"], spec["height"],
                            spec["width"], args.seed)
     elif c == "superpixelize":
-        stages.superpixelize(args.dataset, _spec(SeedsSpec, args.spec), args.out)
+        stages.superpixelize(args.dataset, _spec(SeedsSpec, args.spec), args.out, args.shard,
+                             args.shards)
+    elif c == "gather":
+        if args.stage == "superpixelize":
+            stages.gather_superpixels(args.shard_files, args.out)
+        else:
+            stages.gather_table(args.shard_files, args.stage, args.out)
     elif c == "superpixelize-oracle":
         stages.superpixelize_oracle(args.dataset, args.out)
     elif c == "oracle-table":
@@ -158,7 +173,7 @@ def run(args: argparse.Namespace) -> None:
         stages.draw_warmup(args.superpixels, args.budget, args.seed, args.trial, args.out)
     elif c == "predict":
         stages.predict(args.dataset, args.superpixels, args.model, args.out, args.device,
-                       args.threads)
+                       args.threads, shard=args.shard, n_shards=args.shards)
     elif c == "merge":
         stages.merge(args.superpixels, args.stats, args.labelled, _spec(MergeSpec, args.spec),
                      args.out)

@@ -53,12 +53,20 @@ def dataset_from(cfg: dict) -> Dataset:
 # ------------------------------------------------------------------ superpixelize / oracle table
 
 
-def _build_superpixels(ds: Dataset, local_map_of, spec: dict, what: str) -> Superpixels:
-    """Superpixel maps, areas and adjacency of the whole pool from a per-image map maker."""
+def shard_range(n_images: int, shard: int, n_shards: int) -> tuple[int, int]:
+    """Contiguous block of pool images [lo, hi) handled by one shard of an image-wise stage."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} is not in 0..{n_shards - 1}")
+    return n_images * shard // n_shards, n_images * (shard + 1) // n_shards
+
+
+def _build_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
+                       names_in: list[str]) -> Superpixels:
+    """Superpixel maps, areas and adjacency of some pool images from a per-image map maker."""
     names, shapes, maps, areas, edges, counts = [], [], [], [], [], []
-    progress = Progress(what, len(ds.pool))
+    progress = Progress(what, len(names_in))
     sp_base = 0
-    for k, name in enumerate(ds.pool):
+    for k, name in enumerate(names_in):
         local = local_map_of(name)
         n = int(local.max()) + 1
         names.append(name)
@@ -82,9 +90,12 @@ def _build_superpixels(ds: Dataset, local_map_of, spec: dict, what: str) -> Supe
         edges=np.concatenate(edges).astype(np.int64), attrs=attrs)
 
 
-def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str) -> Superpixels:
-    """SEEDS base superpixels of the pool; records the size asked for and the size got."""
+def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,
+                  n_shards: int = 1) -> Superpixels:
+    """SEEDS base superpixels of the pool (or of one shard of it, to be gathered); records the
+    size asked for and the size got."""
     ds = dataset_from(dataset_cfg)
+    lo, hi = shard_range(len(ds.pool), shard, n_shards)
     requested = []
 
     def seeds_map(name):
@@ -93,8 +104,9 @@ def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str) -> S
         return superpixels.superpixelize_image(image, spec)
 
     sp = _build_superpixels(ds, seeds_map, {"source": "seeds", **spec.as_dict()},
-                            "superpixelize")
-    sp.attrs.update(requested_per_image=int(np.median(requested)), target_size=spec.size)
+                            "superpixelize", ds.pool[lo:hi])
+    sp.attrs.update(requested_per_image=int(np.median(requested)), target_size=spec.size,
+                    shard=shard, n_shards=n_shards)
     log.info("superpixelize: asked SEEDS for %d superpixels per image (target size %d px); "
              "got %.1f per image, mean size %.1f px", int(np.median(requested)), spec.size,
              sp.attrs["achieved_per_image"], sp.attrs["achieved_mean_size"])
@@ -109,11 +121,52 @@ def superpixelize_oracle(dataset_cfg: dict, out: str) -> Superpixels:
     """
     ds = dataset_from(dataset_cfg)
     sp = _build_superpixels(ds, lambda name: superpixels.connected_relabel(ds.read_label(name)),
-                            {"source": "oracle"}, "superpixelize (oracle)")
+                            {"source": "oracle"}, "superpixelize (oracle)", ds.pool)
     log.info("superpixelize: %d oracle superpixels, mean size %.1f px", sp.n_superpixels,
              sp.attrs["achieved_mean_size"])
     artifacts.write_superpixels(out, sp)
     return sp
+
+
+def gather_superpixels(shard_paths: list[str], out: str) -> Superpixels:
+    """One pool-wide superpixel file from its shards, ids renumbered as if made in one job."""
+    parts = [artifacts.read_superpixels(p) for p in shard_paths]
+    for k, (path, part) in enumerate(zip(shard_paths, parts)):
+        if int(part.attrs.get("shard", 0)) != k or int(part.attrs.get("n_shards", 1)) != len(parts):
+            raise ArtifactError(f"{path}: is shard {part.attrs.get('shard')} of "
+                                f"{part.attrs.get('n_shards')}, expected {k} of {len(parts)}")
+    artifacts.check_same("superpixel spec", shard_paths,
+                         [p.attrs["superpixel_spec"] for p in parts])
+    sp_base = np.cumsum([0] + [p.n_superpixels for p in parts])
+    px_base = np.cumsum([0] + [int(p.pixel_offset[-1]) for p in parts])
+    area = np.concatenate([p.area for p in parts])
+    attrs = dict(parts[0].attrs)
+    attrs.update(shard=0, n_shards=1, gathered_from=len(parts),
+                 achieved_per_image=float(sp_base[-1] / sum(p.n_images for p in parts)),
+                 achieved_mean_size=float(area.mean()))
+    sp = Superpixels(
+        names=np.concatenate([p.names for p in parts]),
+        shapes=np.concatenate([p.shapes for p in parts]),
+        pixel_offset=np.concatenate([[0]] + [p.pixel_offset[1:] + b
+                                             for p, b in zip(parts, px_base)]),
+        sp_offset=np.concatenate([[0]] + [p.sp_offset[1:] + b for p, b in zip(parts, sp_base)]),
+        maps=np.concatenate([p.maps for p in parts]), area=area,
+        edges=np.concatenate([p.edges + b for p, b in zip(parts, sp_base)]), attrs=attrs)
+    artifacts.write_superpixels(out, sp)
+    return sp
+
+
+def gather_table(shard_paths: list[str], stage: str, out: str) -> None:
+    """Concatenate the row blocks of a per-superpixel table made in shards."""
+    tables = [artifacts.read_table(p, stage) for p in shard_paths]
+    for k, (path, (_, attrs)) in enumerate(zip(shard_paths, tables)):
+        if int(attrs.get("shard", 0)) != k or int(attrs.get("n_shards", 1)) != len(tables):
+            raise ArtifactError(f"{path}: is shard {attrs.get('shard')} of "
+                                f"{attrs.get('n_shards')}, expected {k} of {len(tables)}")
+    arrays = {key: np.concatenate([t[0][key] for t in tables]) for key in tables[0][0]}
+    attrs = dict(tables[0][1])
+    attrs.update(shard=0, n_shards=1, gathered_from=len(tables))
+    artifacts.write_table(out, stage, arrays, attrs)
 
 
 def _check_pool(ds: Dataset, sp: Superpixels, sp_path: str) -> None:
@@ -174,8 +227,9 @@ def draw_warmup(sp_path: str, budget: int, seed: int, trial: int, out: str) -> p
 
 
 def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: str = "auto",
-            threads: int = 0, batch_size: int = 8) -> None:
-    """One forward pass over the pool, reduced to per base superpixel statistics."""
+            threads: int = 0, batch_size: int = 8, shard: int = 0, n_shards: int = 1) -> None:
+    """One forward pass over the pool (or one shard of it), reduced to per base superpixel
+    statistics."""
     if threads:
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
@@ -184,18 +238,19 @@ def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: 
     dev = resolve_device(device)
     model, meta = load_checkpoint(model_path, ds.n_classes, str(dev))
     rows = {k: [] for k in statistics.STAT_KEYS}
-    progress = Progress("predict", sp.n_images)
-    images = (ds.read_image(n) for n in sp.names)
-    for i, probs in enumerate(_stream_probs(model, images, dev, batch_size)):
+    lo, hi = shard_range(sp.n_images, shard, n_shards)
+    progress = Progress("predict", hi - lo)
+    images = (ds.read_image(n) for n in sp.names[lo:hi])
+    for i, probs in enumerate(_stream_probs(model, images, dev, batch_size), start=lo):
         n = int(sp.sp_offset[i + 1] - sp.sp_offset[i])
         stats = statistics.superpixel_statistics(probs, sp.local_map(i), n)
         for k in rows:
             rows[k].append(stats[k])
-        progress(i + 1)
+        progress(i + 1 - lo)
     arrays = {k: np.concatenate(v) for k, v in rows.items()}
     attrs = provenance("predict", superpixel_spec=sp.attrs["superpixel_spec"],
                        classes=list(ds.classes), model=str(model_path),
-                       model_round=int(meta.get("round", -1)))
+                       model_round=int(meta.get("round", -1)), shard=shard, n_shards=n_shards)
     artifacts.write_table(out, "predict", arrays, attrs)
 
 
