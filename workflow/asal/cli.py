@@ -132,6 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto")
     s.add_argument("--threads", type=int, default=0)
 
+    s = stage("draw", "pictures of one method, trial, round and image")
+    s.add_argument("--config", default="config.yaml", help="the experiment's config file")
+    s.add_argument("--method", required=True)
+    s.add_argument("--trial", type=int, default=0)
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--image", default=None, help="pool image name; default: the image with "
+                   "most of the round's queries")
+    s.add_argument("--out", required=True, help="folder for the PNG files")
+
+    s = stage("show", "print a readable summary of any artifact file")
+    s.add_argument("file")
+    s.add_argument("--rows", type=int, default=5)
+
     s = stage("report", "table and plot over methods, trials and rounds")
     s.add_argument("--metrics", nargs="+", required=True)
     s.add_argument("--table", required=True)
@@ -197,6 +210,16 @@ def run(args: argparse.Namespace) -> None:
         meta = {"method": args.method, "trial": args.trial, "round": args.round}
         stages.evaluate(args.dataset, args.model, args.labelled, meta, args.out, args.device,
                         args.threads, args.superpixels, args.sieved, args.answers)
+    elif c == "draw":
+        from .drawing import draw
+
+        for path in draw(args.config, args.method, args.trial, args.round, args.image,
+                         args.out):
+            print(path)
+    elif c == "show":
+        from .summary import describe
+
+        print(describe(args.file, args.rows))
     elif c == "report":
         from .report import report
 
