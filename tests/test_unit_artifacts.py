@@ -121,3 +121,17 @@ def test_write_json_round_trip(tmp_path):
     path = tmp_path / "a.json"
     write_json(path, {"b": 1, "a": [1, 2]})
     assert read_json(path) == {"b": 1, "a": [1, 2]}
+
+
+def test_stale_temporaries_of_a_killed_writer_are_cleared(tmp_path):
+    from asal.artifacts import atomic_path
+
+    target = tmp_path / "x.h5"
+    stale = tmp_path / ".x.h5.abc123.tmp"
+    stale.write_bytes(b"half")
+    other = tmp_path / ".y.h5.abc123.tmp"  # another target's temporary is not ours to touch
+    other.write_bytes(b"half")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole"
+    assert not stale.exists() and other.exists()

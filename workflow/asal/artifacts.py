@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import glob
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -31,16 +33,35 @@ class ArtifactError(RuntimeError):
 # ---------------------------------------------------------------- atomic writing
 
 
+# Fault injection for the resume tests: "NAME:SECONDS" pauses just before the rename that
+# publishes a file called NAME, so a test can kill the job while the write is in flight.
+PAUSE_ENV = "ASAL_PAUSE_BEFORE_PUBLISH"
+
+
+def _pause_before_publish(path: Path) -> None:
+    spec = os.environ.get(PAUSE_ENV, "")
+    name, _, seconds = spec.partition(":")
+    if name and name == path.name:
+        time.sleep(float(seconds or 60))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; rename it onto `path` only on success."""
+    """Yield a temporary path next to `path`; rename it onto `path` only on success.
+
+    Temporary files left by a killed writer of the same target are removed first: one job
+    owns each output, so they can only be debris.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
+        _pause_before_publish(path)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
