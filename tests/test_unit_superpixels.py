@@ -200,3 +200,14 @@ def test_relabel_and_adjacency_on_random_maps(seed):
     assert np.all(np.diff(first) > 0)  # raster order of first pixel
     edges = adjacency(out)
     assert [tuple(e) for e in edges.tolist()] == _brute_force_edges(out)
+
+
+def test_seeds_request_hits_the_target_size_despite_grid_snapping():
+    # At 180x240 SEEDS (5 levels) snaps every request to a grid count: asking for
+    # 180*240/256 = 169 gives only 35 superpixels (1234 px each), while 201 gives 165
+    # (262 px), the count closest to the 256 px asked for.
+    request, grid = SeedsSpec(size=256).seeds_request(180, 240)
+    assert grid == 165
+    assert abs(180 * 240 / grid - 256) < 10
+    # At Cityscapes size the plain request is already exact.
+    assert SeedsSpec(size=256).seeds_request(1024, 2048) == (8192, 8192)

@@ -100,7 +100,7 @@ def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shar
 
     def seeds_map(name):
         image = ds.read_image(name)
-        requested.append(spec.requested_count(*image.shape[:2]))
+        requested.append(spec.seeds_request(*image.shape[:2])[0])
         return superpixels.superpixelize_image(image, spec)
 
     sp = _build_superpixels(ds, seeds_map, {"source": "seeds", **spec.as_dict()},

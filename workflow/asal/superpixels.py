@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -39,8 +40,35 @@ class SeedsSpec:
                              f"({height}x{width} = {height * width} px); lower superpixels.size")
         return max(1, round(height * width / self.size))
 
+    def seeds_request(self, height: int, width: int) -> tuple[int, int]:
+        """(count to ask SEEDS for, grid count it will use), chosen so the mean superpixel
+        area is as close as possible to `size`.
+
+        SEEDS snaps the count to its block grid in coarse steps (at 180x240 both 338 and 675
+        give 165, and 169 gives 35), so asking for area / size can miss the target by 4x.
+        The grid count is known as soon as the object is built, before any iteration, so the
+        request is picked among nearby candidates by the count they actually give.
+        """
+        return _seeds_request(height, width, self.size, self.levels, self.histogram_bins,
+                              self.prior, self.double_step)
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@functools.lru_cache(maxsize=64)
+def _seeds_request(height, width, size, levels, bins, prior, double_step) -> tuple[int, int]:
+    naive = max(1, round(height * width / size))
+    candidates = sorted({max(1, round(naive * 2 ** (k / 4))) for k in range(-8, 9)})
+    best = None
+    for n in candidates:
+        grid = cv2.ximgproc.createSuperpixelSEEDS(width, height, 3, n, levels, prior, bins,
+                                                  double_step).getNumberOfSuperpixels()
+        miss = abs(np.log(height * width / max(grid, 1)) - np.log(size))
+        key = (round(miss, 9), abs(n - naive))
+        if best is None or key < best[0]:
+            best = (key, n, grid)
+    return best[1], best[2]
 
 
 def seeds_labels(image: np.ndarray, spec: SeedsSpec) -> np.ndarray:
@@ -51,9 +79,11 @@ def seeds_labels(image: np.ndarray, spec: SeedsSpec) -> np.ndarray:
                          f"{sorted(COLOR_SPACES)}")
     code = COLOR_SPACES[spec.color_space]
     converted = image if code is None else cv2.cvtColor(image, code)
+    spec.requested_count(height, width)  # refuses a size larger than the image
+    request, _ = spec.seeds_request(height, width)
     seeds = cv2.ximgproc.createSuperpixelSEEDS(
-        width, height, 3, spec.requested_count(height, width), spec.levels, spec.prior,
-        spec.histogram_bins, spec.double_step)
+        width, height, 3, request, spec.levels, spec.prior, spec.histogram_bins,
+        spec.double_step)
     seeds.iterate(np.ascontiguousarray(converted), spec.iterations)
     return seeds.getLabels()
 
