@@ -139,3 +139,67 @@ def train_inputs(wc):
     if int(wc.round) > 0 and config["train"].get("init") == "previous":
         inputs["init"] = prev("model")(wc)
     return inputs
+
+
+# ---------------------------------------------------------------- job resources
+# What each job asks a cluster (and the local scheduler) for. runtime (minutes) and mem_mb come
+# from config["resources"][rule], falling back to the numbers below; a retried job (attempt > 1)
+# asks for retry_factor ** (attempt - 1) times as much of both. GPU rules ask for `gpu=N`
+# (compute.gpus_per_job), which snakemake-executor-plugin-slurm submits as `--gpus=N`, or as
+# `--gpus=<model>:N` with `gpu_model` (resources.slurm.gpu_model).
+import math
+
+JOB_RESOURCES = {
+    "synthesize": {"runtime": 10, "mem_mb": 1000},
+    "superpixelize": {"runtime": 120, "mem_mb": 4000},
+    "superpixelize_oracle": {"runtime": 120, "mem_mb": 4000},
+    "oracle_table": {"runtime": 60, "mem_mb": 4000},
+    "draw_warmup": {"runtime": 10, "mem_mb": 2000},
+    "merge": {"runtime": 60, "mem_mb": 4000},
+    "acquire": {"runtime": 30, "mem_mb": 4000},
+    "query": {"runtime": 30, "mem_mb": 2000},
+    "sieve": {"runtime": 60, "mem_mb": 4000},
+    "train": {"runtime": 240, "mem_mb": 8000},
+    "evaluate": {"runtime": 60, "mem_mb": 4000},
+    "predict": {"runtime": 120, "mem_mb": 8000},
+    "report": {"runtime": 10, "mem_mb": 1000},
+}
+RESOURCES = config.get("resources") or {}
+RETRY_FACTOR = RESOURCES.get("retry_factor", 1.5)
+SLURM = RESOURCES.get("slurm") or {}
+
+
+def _per_attempt(rule, key):
+    base = {**JOB_RESOURCES[rule], **(RESOURCES.get(rule) or {})}[key]
+    return lambda wildcards, attempt: int(math.ceil(base * RETRY_FACTOR ** (attempt - 1)))
+
+
+def runtime_of(rule):
+    """Resource callable: the rule's runtime in minutes, grown on every retry."""
+    return _per_attempt(rule, "runtime")
+
+
+def mem_mb_of(rule):
+    """Resource callable: the rule's memory in MB, grown on every retry."""
+    return _per_attempt(rule, "mem_mb")
+
+
+def slurm_of(kind):
+    """SLURM account, partition (and GPU model for kind "gpu"), only those set in the config;
+    unset ones are left to the plugin (guessed account, the cluster's default partition)."""
+    settings = {}
+    if SLURM.get("account"):
+        settings["slurm_account"] = SLURM["account"]
+    partition = (SLURM.get("gpu_partition") if kind == "gpu" else None) or SLURM.get("partition")
+    if partition:
+        settings["slurm_partition"] = partition
+    if kind == "gpu" and GPUS and SLURM.get("gpu_model"):
+        settings["gpu_model"] = SLURM["gpu_model"]
+    return settings
+
+
+# Jobs of a few seconds on small inputs: they run where snakemake runs instead of waiting in a
+# cluster queue.
+localrules:
+    synthesize,
+    report,

@@ -14,8 +14,9 @@ rule synthesize:
     benchmark:
         BENCH("synthesize", per_round=False)
     resources:
-        mem_mb=1000,
-        runtime=10,
+        runtime=runtime_of("synthesize"),
+        mem_mb=mem_mb_of("synthesize"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -35,8 +36,9 @@ rule superpixelize:
     benchmark:
         BENCH("superpixelize", per_round=False)
     resources:
-        mem_mb=4000,
-        runtime=120,
+        runtime=runtime_of("superpixelize"),
+        mem_mb=mem_mb_of("superpixelize"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -55,8 +57,9 @@ rule superpixelize_oracle:
     benchmark:
         BENCH("superpixelize_oracle", per_round=False)
     resources:
-        mem_mb=4000,
-        runtime=120,
+        runtime=runtime_of("superpixelize_oracle"),
+        mem_mb=mem_mb_of("superpixelize_oracle"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -75,8 +78,9 @@ rule oracle_table:
     benchmark:
         BENCH("oracle_table", per_round=False).replace(".tsv", "_{spx}.tsv")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        runtime=runtime_of("oracle_table"),
+        mem_mb=mem_mb_of("oracle_table"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:

@@ -15,8 +15,9 @@ rule report:
     benchmark:
         BENCH("report", per_round=False)
     resources:
-        mem_mb=1000,
-        runtime=10,
+        runtime=runtime_of("report"),
+        mem_mb=mem_mb_of("report"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:

@@ -20,8 +20,9 @@ rule draw_warmup:
     benchmark:
         BENCH("draw_warmup").replace("{round}", "0")
     resources:
-        mem_mb=2000,
-        runtime=10,
+        runtime=runtime_of("draw_warmup"),
+        mem_mb=mem_mb_of("draw_warmup"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -46,8 +47,9 @@ rule merge:
     benchmark:
         BENCH("merge")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        runtime=runtime_of("merge"),
+        mem_mb=mem_mb_of("merge"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -75,8 +77,9 @@ rule acquire:
     benchmark:
         BENCH("acquire")
     resources:
-        mem_mb=4000,
-        runtime=30,
+        runtime=runtime_of("acquire"),
+        mem_mb=mem_mb_of("acquire"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -103,8 +106,9 @@ rule query:
     benchmark:
         BENCH("query")
     resources:
-        mem_mb=2000,
-        runtime=30,
+        runtime=runtime_of("query"),
+        mem_mb=mem_mb_of("query"),
+        **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -132,9 +136,10 @@ rule sieve:
     benchmark:
         BENCH("sieve")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        runtime=runtime_of("sieve"),
+        mem_mb=mem_mb_of("sieve"),
         gpu=GPUS,
+        **slurm_of("gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -163,9 +168,10 @@ rule train:
     benchmark:
         BENCH("train")
     resources:
-        mem_mb=8000,
-        runtime=240,
+        runtime=runtime_of("train"),
+        mem_mb=mem_mb_of("train"),
         gpu=GPUS,
+        **slurm_of("gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -195,9 +201,10 @@ rule evaluate:
     benchmark:
         BENCH("evaluate")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        runtime=runtime_of("evaluate"),
+        mem_mb=mem_mb_of("evaluate"),
         gpu=GPUS,
+        **slurm_of("gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -225,9 +232,10 @@ rule predict:
     benchmark:
         BENCH("predict")
     resources:
-        mem_mb=8000,
-        runtime=120,
+        runtime=runtime_of("predict"),
+        mem_mb=mem_mb_of("predict"),
         gpu=GPUS,
+        **slurm_of("gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
