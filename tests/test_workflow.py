@@ -206,3 +206,20 @@ def test_merge_and_acquire_never_read_ground_truth(run, tmp_path):
         np.testing.assert_array_equal(a["region"][()], b["region"][()])
     pd.testing.assert_frame_equal(pd.read_csv(copy / folder / "queries.csv"),
                                   pd.read_csv(copy / folder / "isolated_queries.csv"))
+
+
+def test_sharded_image_stages_give_the_same_artifacts(run, tmp_path):
+    """compute.shards splits superpixelize and predict into parallel jobs; the gathered
+    files equal those of the unsharded run."""
+    workdir, _ = run
+    config = tiny_config(methods=METHODS, compute={"shards": 2})
+    write_config(tmp_path, config)
+    target = "results/tiny/warmup/trial0/round0/stats.h5"
+    proc = snakemake(tmp_path, target)
+    assert "gather_stats" in proc.stdout + proc.stderr
+    assert len(list((tmp_path / "results/tiny/warmup/trial0/round0/shards").glob("*.h5"))) == 2
+    for rel in ["results/tiny/superpixels/seeds.h5", target]:
+        with h5py.File(workdir / rel) as a, h5py.File(tmp_path / rel) as b:
+            assert set(a) == set(b)
+            for key in a:
+                np.testing.assert_array_equal(a[key][()], b[key][()], err_msg=f"{rel}:{key}")

@@ -20,6 +20,8 @@ DATASET_DIR = EXPERIMENT + "/dataset"
 DATASET_DONE = DATASET_DIR + "/classes.json"
 SUPERPIXELS = EXPERIMENT + "/superpixels/{spx}.h5"
 ORACLE_TABLE = EXPERIMENT + "/oracle/{spx}.h5"  # ground-truth histogram per base superpixel
+# Blocks of pool images of the image-wise stages, when split into parallel jobs.
+SUPERPIXEL_SHARD = EXPERIMENT + "/superpixels/shards/{spx}.{shard}.h5"
 ROUND_DIR = EXPERIMENT + "/{method}/trial{trial}/round{round}"
 
 # One file per stage output inside a round folder.
@@ -33,6 +35,7 @@ ROUND_FILES = {
     "train_log": "train_log.csv",  # train: loss per step
     "metrics": "metrics.json",  # evaluate
     "stats": "stats.h5",  # predict: per base superpixel statistics under this round's model
+    "stats_shard": "shards/stats.{shard}.h5",  # predict, one block of images (compute.shards)
 }
 
 REPORT_DIR = EXPERIMENT + "/report"

@@ -29,6 +29,8 @@ TRIALS = list(range(config["trials"]))
 ROUNDS = list(range(config["rounds"] + 1))
 WARMUP_BUDGET = config.get("warmup_budget") or config["budget"]
 GPUS = config.get("compute", {}).get("gpus_per_job", 1)
+# Image-wise stages (superpixelize, predict) split into this many parallel jobs, then gathered.
+SHARDS = config.get("compute", {}).get("shards", 1)
 DEVICE = config.get("compute", {}).get("device", "auto")
 
 

@@ -27,14 +27,15 @@ rule superpixelize:
     input:
         [P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
     output:
-        P(layout.SUPERPIXELS).replace("{spx}", "seeds"),
+        P(layout.SUPERPIXELS if SHARDS == 1 else layout.SUPERPIXEL_SHARD).replace("{spx}", "seeds"),
     params:
         dataset=DATASET_JSON,
         spec=spec_json(config["superpixels"]),
+        shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
     log:
-        LOG("superpixelize", per_round=False),
+        LOG("superpixelize", per_round=False).replace(".log", "" if SHARDS == 1 else ".{shard}.log"),
     benchmark:
-        BENCH("superpixelize", per_round=False)
+        BENCH("superpixelize", per_round=False).replace(".tsv", "" if SHARDS == 1 else ".{shard}.tsv")
     resources:
         runtime=runtime_of("superpixelize"),
         mem_mb=mem_mb_of("superpixelize"),
@@ -42,7 +43,29 @@ rule superpixelize:
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal superpixelize --dataset {params.dataset:q} --spec {params.spec:q} --out {output} > {log} 2>&1"
+        "asal superpixelize --dataset {params.dataset:q} --spec {params.spec:q} {params.shard}"
+        " --out {output} > {log} 2>&1"
+
+
+if SHARDS > 1:
+
+    rule gather_superpixels:
+        input:
+            expand(P(layout.SUPERPIXEL_SHARD), spx="seeds", shard=range(SHARDS)),
+        output:
+            P(layout.SUPERPIXELS).replace("{spx}", "seeds"),
+        log:
+            LOG("gather_superpixels", per_round=False),
+        benchmark:
+            BENCH("gather_superpixels", per_round=False)
+        resources:
+            runtime=runtime_of("superpixelize"),
+            mem_mb=mem_mb_of("superpixelize"),
+            **slurm_of("cpu"),
+        conda:
+            "../../envs/asal.yaml"
+        shell:
+            "asal gather --stage superpixelize --shard-files {input} --out {output} > {log} 2>&1"
 
 
 rule superpixelize_oracle:

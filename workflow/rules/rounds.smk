@@ -220,17 +220,18 @@ rule predict:
         superpixels=superpixels_of,
         model=R("model"),
     output:
-        R("stats"),
+        R("stats") if SHARDS == 1 else R("stats_shard"),
     wildcard_constraints:
         method=ANY_METHOD_RE,
     params:
         dataset=DATASET_JSON,
         device=DEVICE,
+        shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
     threads: 1
     log:
-        LOG("predict"),
+        LOG("predict").replace(".log", "" if SHARDS == 1 else ".{shard}.log"),
     benchmark:
-        BENCH("predict")
+        BENCH("predict").replace(".tsv", "" if SHARDS == 1 else ".{shard}.tsv")
     resources:
         runtime=runtime_of("predict"),
         mem_mb=mem_mb_of("predict"),
@@ -240,5 +241,28 @@ rule predict:
         "../../envs/asal.yaml"
     shell:
         "asal predict --dataset {params.dataset:q} --superpixels {input.superpixels}"
-        " --model {input.model} --device {params.device} --threads {threads}"
+        " --model {input.model} --device {params.device} --threads {threads} {params.shard}"
         " --out {output} > {log} 2>&1"
+
+
+if SHARDS > 1:
+
+    rule gather_stats:
+        input:
+            lambda wildcards: expand(R("stats_shard"), shard=range(SHARDS), **wildcards),
+        output:
+            R("stats"),
+        wildcard_constraints:
+            method=ANY_METHOD_RE,
+        log:
+            LOG("gather_stats"),
+        benchmark:
+            BENCH("gather_stats")
+        resources:
+            runtime=runtime_of("predict"),
+            mem_mb=mem_mb_of("predict"),
+            **slurm_of("cpu"),
+        conda:
+            "../../envs/asal.yaml"
+        shell:
+            "asal gather --stage predict --shard-files {input} --out {output} > {log} 2>&1"
