@@ -147,6 +147,17 @@ class Dataset:
         except (OSError, ValueError):
             return None
 
+    def check_files(self, names: list[str], labels: bool = False) -> None:
+        """Fail before any work when a listed image (or label map) is missing."""
+        paths = [self.image_path(n) for n in names]
+        if labels:
+            paths += [self.label_path(n) for n in names]
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            shown = ", ".join(str(p) for p in missing[:5])
+            raise DatasetError(f"{len(missing)} file(s) listed in the {self.name} splits are "
+                               f"missing, e.g. {shown}; fix dataset.root or the split lists")
+
     def identity(self) -> dict:
         """What artifacts built from this dataset must agree on."""
         return {"dataset": self.name, "classes": list(self.classes), "resize": self.resize}

@@ -96,6 +96,7 @@ def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shar
     size asked for and the size got."""
     ds = dataset_from(dataset_cfg)
     lo, hi = shard_range(len(ds.pool), shard, n_shards)
+    ds.check_files(ds.pool[lo:hi])
     requested = []
 
     def seeds_map(name):
@@ -120,6 +121,7 @@ def superpixelize_oracle(dataset_cfg: dict, out: str) -> Superpixels:
     An upper bound that reads ground truth by design: every query is pure.
     """
     ds = dataset_from(dataset_cfg)
+    ds.check_files(ds.pool, labels=True)
     sp = _build_superpixels(ds, lambda name: superpixels.connected_relabel(ds.read_label(name)),
                             {"source": "oracle"}, "superpixelize (oracle)", ds.pool)
     log.info("superpixelize: %d oracle superpixels, mean size %.1f px", sp.n_superpixels,
@@ -183,6 +185,7 @@ def oracle_table(dataset_cfg: dict, sp_path: str, out: str) -> None:
     ds = dataset_from(dataset_cfg)
     sp = artifacts.read_superpixels(sp_path)
     _check_pool(ds, sp, sp_path)
+    ds.check_files(list(sp.names), labels=True)
     hists = []
     progress = Progress("oracle table", sp.n_images)
     for i, name in enumerate(sp.names):
@@ -596,6 +599,7 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
     dev = resolve_device(device)
+    ds.check_files(ds.evaluation, labels=True)
     model, _ = load_checkpoint(model_path, ds.n_classes, str(dev))
     conf = np.zeros((ds.n_classes, ds.n_classes), np.int64)
     progress = Progress("evaluate", len(ds.evaluation))

@@ -1,0 +1,120 @@
+"""Bad input gets a clear error naming the file or key, before any expensive work."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+
+from asal import stages, synthetic
+from asal.artifacts import ArtifactError
+from asal.config import load_config
+from asal.datasets import DatasetError
+from asal.models import build_model, save_checkpoint
+from asal.superpixels import SeedsSpec
+from workflow_helpers import snakemake, tiny_config, write_config
+
+
+# ------------------------------------------------------------------ config, through Snakemake
+
+@pytest.mark.parametrize("change, message", [
+    ({"budget": 0}, "budget"),
+    ({"buget": 10}, "'buget' was unexpected"),
+    ({"methods": ["AMSP+S", "AMSPS"]}, "unknown method 'AMSPS'"),
+    ({"merge": {"epsilon": 1.5}}, "epsilon"),
+    ({"sieve": {"threshold": 1.2}}, "threshold"),
+    ({"acquire": {"function": "bald"}}, "bald"),
+])
+def test_snakemake_refuses_bad_config_naming_the_key(tmp_path, change, message):
+    write_config(tmp_path, tiny_config(**change))
+    proc = snakemake(tmp_path, "-n", check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()  # nothing ran
+
+
+def test_config_loader_names_the_path_of_a_bad_key(tmp_path):
+    config = tiny_config()
+    config["superpixels"]["sise"] = 3
+    path = write_config(tmp_path, config)
+    with pytest.raises(ValueError, match=r"config.yaml: superpixels: .*'sise' was unexpected"):
+        load_config(path)
+
+
+# ------------------------------------------------------------------ stages on tiny real files
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pool")
+    synthetic.generate(root, n_pool=4, n_val=1, height=40, width=56, seed=5)
+    return root
+
+
+def _dataset(root):
+    return {"name": "synthetic", "root": str(root), "resize": 1.0}
+
+
+def test_missing_image_is_reported_before_any_work(pool, tmp_path):
+    root = tmp_path / "pool"
+    shutil.copytree(pool, root)
+    (root / "images" / "pool_0003.png").unlink()
+    with pytest.raises(DatasetError, match=r"images/pool_0003.png"):
+        stages.superpixelize(_dataset(root), SeedsSpec(size=32), str(tmp_path / "sp.h5"))
+    assert not (tmp_path / "sp.h5").exists()
+
+
+def test_superpixel_size_larger_than_the_image(pool, tmp_path):
+    with pytest.raises(ValueError, match=r"superpixel size 5000 px is larger than the image"):
+        stages.superpixelize(_dataset(pool), SeedsSpec(size=5000), str(tmp_path / "sp.h5"))
+
+
+@pytest.fixture(scope="module")
+def artifacts_ab(pool, tmp_path_factory):
+    """Superpixels under two specs, statistics under the first."""
+    out = tmp_path_factory.mktemp("artifacts")
+    stages.superpixelize(_dataset(pool), SeedsSpec(size=32), str(out / "a.h5"))
+    stages.superpixelize(_dataset(pool), SeedsSpec(size=64), str(out / "b.h5"))
+    torch.manual_seed(0)
+    save_checkpoint(out / "model.pt", build_model("small_unet", 6),
+                    {"model": "small_unet", "n_classes": 6, "round": 0})
+    stages.predict(_dataset(pool), str(out / "a.h5"), str(out / "model.pt"), str(out / "stats.h5"),
+                   device="cpu")
+    return out
+
+
+def test_stage_refuses_inputs_made_under_another_superpixel_spec(artifacts_ab, tmp_path):
+    from asal.merging import MergeSpec
+
+    with pytest.raises(ArtifactError, match=r"inputs disagree on superpixel spec: .*b.h5.*"
+                                            r"\"size\": 64.*stats.h5.*\"size\": 32"):
+        stages.merge(str(artifacts_ab / "b.h5"), str(artifacts_ab / "stats.h5"), None,
+                     MergeSpec(), str(tmp_path / "merged.h5"))
+    assert not (tmp_path / "merged.h5").exists()
+
+
+def test_checkpoint_with_another_class_count_is_refused(pool, artifacts_ab, tmp_path):
+    save_checkpoint(tmp_path / "model4.pt", build_model("small_unet", 4),
+                    {"model": "small_unet", "n_classes": 4, "round": 0})
+    with pytest.raises(ValueError, match=r"model4.pt: checkpoint predicts 4 classes but the "
+                                         r"dataset has 6"):
+        stages.predict(_dataset(pool), str(artifacts_ab / "a.h5"), str(tmp_path / "model4.pt"),
+                       str(tmp_path / "stats.h5"), device="cpu")
+
+
+def test_budget_beyond_the_pool_spends_what_is_left(artifacts_ab, tmp_path, caplog):
+    from asal.acquisition import AcquireSpec
+
+    sp_path, stats_path = str(artifacts_ab / "a.h5"), str(artifacts_ab / "stats.h5")
+    table = stages.acquire(sp_path, stats_path, None, None, AcquireSpec(), 10**6, 0, 0, 1,
+                           str(tmp_path / "queries.csv"))
+    from asal.artifacts import read_superpixels
+
+    n = read_superpixels(sp_path).n_superpixels
+    assert len(table) == n
+    assert f"regions left unlabelled; spending {n}" in caplog.text
+    assert len(pd.read_csv(tmp_path / "queries.csv")) == n
+    with pytest.raises(ValueError, match="budget 0"):
+        stages.acquire(sp_path, stats_path, None, None, AcquireSpec(), 0, 0, 0, 1,
+                       str(tmp_path / "q0.csv"))
