@@ -6,6 +6,9 @@
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/rounds.smk"
@@ -16,4 +19,6 @@ rule all:
     input:
         REPORT_TABLE,
         REPORT_PLOT,
+        P(layout.REPORT_ROUNDS),
+        all_pictures(),
     default_target: True

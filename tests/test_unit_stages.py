@@ -124,3 +124,21 @@ def test_label_quality_by_hand():
     assert q["label_purity"] == pytest.approx(4 / 7)  # right: 0, 1, 4, 5
     assert q["sieved_purity"] == pytest.approx(3 / 4)  # kept 0, 1, 3, 4; right 0, 1, 4
     assert q["sieve_recall"] == pytest.approx(3 / 4)  # right 0, 1, 4, 5; kept 0, 1, 4
+
+
+def test_round_table_means_over_trials():
+    import pandas as pd
+
+    from asal.report import round_table
+
+    table = pd.DataFrame({
+        "method": ["A", "A", "A", "A"], "trial": [0, 1, 0, 1], "round": [0, 0, 1, 1],
+        "clicks": [10, 10, 20, 20], "miou": [0.2, 0.4, 0.5, 0.7],
+        "label_purity": [0.9, 0.8, 0.7, 0.6], "queries_sky": [3, 5, 1, 2]})
+    rounds = round_table(table)
+    assert list(rounds["round"]) == [0, 1]
+    assert rounds["miou"].tolist() == pytest.approx([0.3, 0.6])
+    assert rounds["miou_min"].tolist() == pytest.approx([0.2, 0.5])
+    assert rounds["miou_max"].tolist() == pytest.approx([0.4, 0.7])
+    assert rounds["label_purity"].tolist() == pytest.approx([0.85, 0.65])
+    assert rounds["queries_sky"].tolist() == pytest.approx([4.0, 1.5])

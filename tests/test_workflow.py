@@ -223,3 +223,46 @@ def test_sharded_image_stages_give_the_same_artifacts(run, tmp_path):
             assert set(a) == set(b)
             for key in a:
                 np.testing.assert_array_equal(a[key][()], b[key][()], err_msg=f"{rel}:{key}")
+
+
+def test_pictures_of_every_round(run):
+    workdir, _ = run
+    pictures = exp(workdir) / "report" / "pictures"
+    expected = {"base_superpixels.png", "merged_superpixels.png", "queries.png",
+                "sieved_labels.png", "prediction_vs_truth.png", "merged_by_round.png"}
+    for method in METHODS:
+        for rnd in (1, 2):
+            names = {p.name for p in (pictures / method / "trial0" / f"round{rnd}").glob("*.png")}
+            assert expected <= names, (method, rnd, names)
+            assert "class_balance.png" in names
+    # Sieving happened in AMSP+S: a knee curve is drawn for it.
+    assert (pictures / "AMSP+S" / "trial0" / "round2" / "knee.png").exists()
+    assert (exp(workdir) / "report" / "rounds.html").exists()
+
+
+def test_html_report_renders_in_a_browser(run, tmp_path):
+    """`snakemake --report` makes one HTML file; headless Chromium renders its plot and
+    pictures (the screenshot is kept next to the report for a person to look at)."""
+    import shutil
+    import subprocess
+
+    workdir, _ = run
+    report = workdir / "report.html"
+    snakemake(workdir, "--report", str(report))
+    html = report.read_text()
+    for needle in ["miou_vs_clicks.png", "rounds.html", "queries.png", "knee.png"]:
+        assert needle in html, needle
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (Debian package 'chromium'); .ci/run installs it")
+    shot = workdir / "report.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                    "--virtual-time-budget=15000", "--window-size=1400,1000",
+                    f"--screenshot={shot}", report.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    import cv2
+
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[:2] == (1000, 1400)
+    # A rendered report is not a blank page: many distinct colours.
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 50

@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = stage("draw", "pictures of one method, trial, round and image")
     s.add_argument("--config", default="config.yaml", help="the experiment's config file")
+    s.add_argument("--config-json", type=_json, default=None,
+                   help="the experiment's config as JSON (instead of --config)")
     s.add_argument("--method", required=True)
     s.add_argument("--trial", type=int, default=0)
     s.add_argument("--round", type=int, required=True)
@@ -150,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--table", required=True)
     s.add_argument("--plot", required=True)
     s.add_argument("--title", default="")
+    s.add_argument("--rounds", default=None, help="HTML per-round table (a CSV beside it)")
     s.add_argument("--warmup-of", type=_json, default=None,
                    help='JSON {method: its warm-up pseudo-method}; default "warmup" for all')
     return p
@@ -213,8 +216,8 @@ def run(args: argparse.Namespace) -> None:
     elif c == "draw":
         from .drawing import draw
 
-        for path in draw(args.config, args.method, args.trial, args.round, args.image,
-                         args.out):
+        for path in draw(args.config_json or args.config, args.method, args.trial, args.round,
+                         args.image, args.out):
             print(path)
     elif c == "show":
         from .summary import describe
@@ -223,7 +226,7 @@ def run(args: argparse.Namespace) -> None:
     elif c == "report":
         from .report import report
 
-        report(args.metrics, args.table, args.plot, args.title, args.warmup_of)
+        report(args.metrics, args.table, args.plot, args.title, args.warmup_of, args.rounds)
 
 
 def main(argv: list[str] | None = None) -> None:

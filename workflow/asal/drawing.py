@@ -31,8 +31,8 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
 class RunView:
     """The artifacts of one method and trial of an experiment, by round."""
 
-    def __init__(self, config_path: str, method: str, trial: int):
-        self.config = load_config(config_path)
+    def __init__(self, config: str | dict, method: str, trial: int):
+        self.config = load_config(config) if isinstance(config, (str, Path)) else config
         self.exp = self.config["experiment"]
         self.method, self.trial = method, trial
         self.kind = superpixel_kind(self.config, method)
@@ -63,9 +63,10 @@ def default_image(view: RunView, round: int) -> str:
     return str(answers["image_name"].value_counts().idxmax())
 
 
-def draw(config_path: str, method: str, trial: int, round: int, image: str | None,
+def draw(config: str | dict, method: str, trial: int, round: int, image: str | None,
          out_dir: str) -> list[Path]:
-    view = RunView(config_path, method, trial)
+    """Every picture of one round; `config` is the experiment's config file or its dict."""
+    view = RunView(config, method, trial)
     ds, sp = view.ds, view.sp
     image = image or default_image(view, round)
     if image not in view.names:

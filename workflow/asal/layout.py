@@ -41,6 +41,8 @@ ROUND_FILES = {
 REPORT_DIR = EXPERIMENT + "/report"
 REPORT_TABLE = REPORT_DIR + "/metrics.csv"
 REPORT_PLOT = REPORT_DIR + "/miou_vs_clicks.png"
+REPORT_ROUNDS = REPORT_DIR + "/rounds.html"  # per-round table (rounds.csv beside it)
+PICTURES = REPORT_DIR + "/pictures/{method}/trial{trial}/round{round}"  # asal draw, one folder
 LOGS = "logs/{experiment}"
 BENCHMARKS = "benchmarks/{experiment}"
 

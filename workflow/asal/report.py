@@ -36,6 +36,38 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
                  trials=("trial", "nunique")).reset_index()
 
 
+def round_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method and round, means over trials: what a reader checks first."""
+    quality = [c for c in ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size")
+               if c in table]
+    per_class = [c for c in table.columns if c.startswith("queries_")]
+    g = table.groupby(["method", "round"], sort=False)
+    out = g.agg(clicks=("clicks", "mean"), trials=("trial", "nunique"),
+                miou=("miou", "mean"), miou_min=("miou", "min"), miou_max=("miou", "max"),
+                **{c: (c, "mean") for c in quality + per_class}).reset_index()
+    return out
+
+
+def write_html_table(rounds: pd.DataFrame, out: str, title: str) -> None:
+    shown = rounds.copy()
+    for c in ("miou", "miou_min", "miou_max"):
+        shown[c] = (100 * shown[c]).round(2)
+    for c in ("label_purity", "sieved_purity", "sieve_recall"):
+        if c in shown:
+            shown[c] = (100 * shown[c]).round(1)
+    shown = shown.rename(columns=lambda c: c.replace("queries_", "q: ").replace("_", " "))
+    html = shown.to_html(index=False, float_format=lambda v: f"{v:.1f}", na_rep="",
+                         border=0, classes="asal")
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;font-size:13px}} table.asal{{border-collapse:collapse}}
+table.asal td,table.asal th{{padding:3px 7px;border-bottom:1px solid #ccc;text-align:right}}
+table.asal th{{background:#f3f3f3}}</style></head><body>
+<p>{title}. mIoU and purities in %, means over trials; "q: CLASS" is the mean number of the
+round's queries the oracle answered CLASS.</p>{html}</body></html>"""
+    with atomic_path(out) as tmp:
+        tmp.write_text(page)
+
+
 def plot(summary: pd.DataFrame, out: str, title: str = "") -> None:
     import matplotlib
 
@@ -60,7 +92,7 @@ def plot(summary: pd.DataFrame, out: str, title: str = "") -> None:
 
 
 def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = "",
-           warmup_of: dict | None = None) -> None:
+           warmup_of: dict | None = None, out_rounds: str | None = None) -> None:
     table = collect(metric_paths)
     is_warmup = table["method"].str.startswith("warmup")
     methods = list(dict.fromkeys(table.loc[~is_warmup, "method"]))
@@ -71,6 +103,10 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
                          for m in methods], ignore_index=True)
     table = table.sort_values(["method", "trial", "round"]).reset_index(drop=True)
     write_csv(out_table, table)
+    if out_rounds is not None:
+        rounds = round_table(table)
+        write_csv(str(out_rounds).replace(".html", ".csv"), rounds)
+        write_html_table(rounds, out_rounds, title or "asal: per-round summary")
     summary = summarise(table)
     summary["method"] = pd.Categorical(summary["method"], methods)
     plot(summary.sort_values(["method", "round"]), out_plot, title)

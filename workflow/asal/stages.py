@@ -526,6 +526,9 @@ def train_stage(dataset_cfg: dict, sp_path: str, sieved_path: str, spec: TrainSp
         model, _ = load_checkpoint(init_path, ds.n_classes)
         model.train()
     device = resolve_device(spec.device)
+    log.info("train: on %s%s, mixed precision %s", device,
+             f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "",
+             "on" if spec.amp and device.type == "cuda" else "off")
     progress = Progress("train", spec.iterations)
     history = train(model, images, list(targets.values()), spec,
                     derive_seed(seed, trial, round, 3), device,

@@ -205,3 +205,21 @@ def slurm_of(kind):
 localrules:
     synthesize,
     report,
+
+
+def draw_inputs(wildcards):
+    """What `asal draw` reads for one round; listed so the pictures follow their artifacts."""
+    kinds = ["metrics", "answers", "labelled", "sieved", "model"]
+    files = {k: R(k).format(**wildcards) for k in kinds}
+    if int(wildcards.round) > 0:
+        files["merged"] = R("merged").format(**wildcards)
+        files["stats"] = prev("stats")(wildcards)
+    return files
+
+
+def all_pictures():
+    """Pictures of trial 0: the warm-up, then every round of every method."""
+    folders = [P(layout.PICTURES).format(method=w, trial=0, round=0) for w in WARMUPS]
+    folders += [P(layout.PICTURES).format(method=m, trial=0, round=r)
+                for m in METHODS for r in ROUNDS[1:]]
+    return folders

@@ -1,4 +1,4 @@
-# The benchmark summary over methods, trials and rounds.
+# The benchmark summary over methods, trials and rounds, and the pictures of `snakemake --report`.
 
 
 rule report:
@@ -6,7 +6,10 @@ rule report:
         all_metrics(),
     output:
         table=REPORT_TABLE,
-        plot=REPORT_PLOT,
+        plot=report(REPORT_PLOT, caption="../report/miou_vs_clicks.rst", category="1. Results"),
+        rounds=report(P(layout.REPORT_ROUNDS), caption="../report/rounds.rst",
+                      category="1. Results"),
+        rounds_csv=P(layout.REPORT_ROUNDS).replace(".html", ".csv"),
     params:
         title=f"{EXP}: mIoU vs clicks (mean; band: range over {len(TRIALS)} trials)",
         warmups=spec_json(WARMUP_OF),
@@ -22,4 +25,32 @@ rule report:
         "../../envs/asal.yaml"
     shell:
         "asal report --metrics {input} --table {output.table} --plot {output.plot}"
-        " --warmup-of {params.warmups:q} --title {params.title:q} > {log} 2>&1"
+        " --rounds {output.rounds} --warmup-of {params.warmups:q} --title {params.title:q}"
+        " > {log} 2>&1"
+
+
+rule draw:
+    input:
+        unpack(draw_inputs),
+    output:
+        report(directory(P(layout.PICTURES)), patterns=["{name}.png"],
+               caption="../report/pictures.rst", category="2. Pictures",
+               subcategory="{method}, trial {trial}, round {round}",
+               labels={"picture": "{name}"}),
+    wildcard_constraints:
+        method=ANY_METHOD_RE,
+    params:
+        config=spec_json(config),
+    log:
+        LOG("draw"),
+    benchmark:
+        BENCH("draw")
+    resources:
+        runtime=runtime_of("report"),
+        mem_mb=mem_mb_of("evaluate"),
+        **slurm_of("cpu"),
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal draw --config-json {params.config:q} --method {wildcards.method}"
+        " --trial {wildcards.trial} --round {wildcards.round} --out {output} > {log} 2>&1"
