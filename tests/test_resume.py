@@ -72,44 +72,51 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 240) -> None:
     time.sleep(0.5)
 
 
-def _resume_and_check(workdir: Path, reference: dict, interrupted: str) -> None:
+def _resume(workdir: Path, interrupted: Path, kill_at=None, env_extra=None) -> None:
+    """Rerun the same command after a kill; optionally kill this run too at `kill_at`.
+    Whatever had finished before must be left as it was."""
     before = _finished_files(workdir)
-    assert not Path(interrupted).exists(), "an interrupted output must not look finished"
+    assert not interrupted.exists(), "an interrupted output must not look finished"
     # Snakemake keeps its lock after SIGKILL and says so; unlocking is its documented step.
     snakemake(workdir, "--unlock")
-    snakemake(workdir)
+    if kill_at is None:
+        snakemake(workdir)
+    else:
+        _kill_when(_start(workdir, env_extra), kill_at)
     after = _finished_files(workdir)
-    # Nothing that had finished was redone.
     changed = [p for p, mtime in before.items() if after.get(p) != mtime]
     assert not changed, f"finished artifacts were rewritten: {changed[:5]}"
-    assert Path(interrupted).exists()
-    assert not list((workdir / "results").rglob("*.tmp")), "temporary files left behind"
-    assert _metrics(workdir) == reference
+    if kill_at is None:
+        assert interrupted.exists()
+        assert not list((workdir / "results").rglob("*.tmp")), "temporary files left behind"
 
 
-def test_killed_during_train(tmp_path, reference):
+def test_killed_three_times_then_finished(tmp_path, reference):
+    """SIGKILL to Snakemake and its jobs while sieve writes its HDF5, then while train runs,
+    then while merge runs; each rerun of the same command redoes only what was cut off, and
+    the last one ends with the metrics of the uninterrupted run."""
     write_config(tmp_path, _config())
-    log = tmp_path / "results/logs/tiny/train" / METHOD / "trial0/round1.log"
-    proc = _start(tmp_path)
-    _kill_when(proc, lambda: log.exists() and "train: " in log.read_text())
-    _resume_and_check(tmp_path, reference,
-                      str(tmp_path / "results/tiny" / METHOD / "trial0/round1/model.pt"))
+    root = tmp_path / "results/tiny"
+    logs = tmp_path / "results/logs/tiny"
 
-
-def test_killed_during_merge(tmp_path, reference):
-    write_config(tmp_path, _config())
-    log = tmp_path / "results/logs/tiny/merge" / METHOD / "trial0/round2.log"
-    proc = _start(tmp_path)
-    _kill_when(proc, lambda: log.exists())
-    _resume_and_check(tmp_path, reference,
-                      str(tmp_path / "results/tiny" / METHOD / "trial0/round2/merged.h5"))
-
-
-def test_killed_while_sieve_writes_its_hdf5(tmp_path, reference):
-    write_config(tmp_path, _config())
-    # The first sieve to run (the warm-up's) pauses between writing its HDF5 and publishing it.
-    folder = tmp_path / "results/tiny/warmup/trial0/round0"
+    # 1. The first sieve to run (the warm-up's) pauses between writing and publishing its file.
+    warm = root / "warmup/trial0/round0"
     proc = _start(tmp_path, {"ASAL_PAUSE_BEFORE_PUBLISH": "sieved.h5:300"})
-    _kill_when(proc, lambda: any(p.stat().st_size > 0 for p in folder.glob(".sieved.h5.*.tmp")))
-    assert list(folder.glob(".sieved.h5.*.tmp")), "the kill should land mid-write"
-    _resume_and_check(tmp_path, reference, str(folder / "sieved.h5"))
+    _kill_when(proc, lambda: any(p.stat().st_size > 0 for p in warm.glob(".sieved.h5.*.tmp")))
+    assert list(warm.glob(".sieved.h5.*.tmp")), "the kill should land mid-write"
+
+    # 2. Resume, and kill again while round 1 trains.
+    train_log = logs / "train" / METHOD / "trial0/round1.log"
+    _resume(tmp_path, warm / "sieved.h5",
+            kill_at=lambda: train_log.exists() and "train: " in train_log.read_text())
+    model = root / METHOD / "trial0/round1/model.pt"
+    assert not model.exists()
+
+    # 3. Resume, and kill again while round 2 merges.
+    merge_log = logs / "merge" / METHOD / "trial0/round2.log"
+    _resume(tmp_path, model, kill_at=lambda: merge_log.exists())
+    merged = root / METHOD / "trial0/round2/merged.h5"
+
+    # 4. Resume to the end.
+    _resume(tmp_path, merged)
+    assert _metrics(tmp_path) == reference

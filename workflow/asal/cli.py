@@ -134,8 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = stage("draw", "pictures of one method, trial, round and image")
     s.add_argument("--config", default="config.yaml", help="the experiment's config file")
-    s.add_argument("--config-json", type=_json, default=None,
-                   help="the experiment's config as JSON (instead of --config)")
+    s.add_argument("--settings", type=_json, default=None,
+                   help="JSON of asal.drawing.draw_settings (what the workflow passes), "
+                        "instead of --config")
     s.add_argument("--method", required=True)
     s.add_argument("--trial", type=int, default=0)
     s.add_argument("--round", type=int, required=True)
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> None:
     elif c == "draw":
         from .drawing import draw
 
-        for path in draw(args.config_json or args.config, args.method, args.trial, args.round,
+        for path in draw(args.settings or args.config, args.method, args.trial, args.round,
                          args.image, args.out):
             print(path)
     elif c == "show":

@@ -28,15 +28,26 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
         tmp.write_bytes(buf.tobytes())
 
 
+def draw_settings(config: dict, method: str) -> dict:
+    """The few settings the pictures of a method depend on (and so the draw rule's params:
+    changing anything else redraws nothing)."""
+    return {"experiment": config["experiment"], "dataset": dataset_settings(config),
+            "rounds": config["rounds"], "budget": config["budget"],
+            "superpixels": superpixel_kind(config, method),
+            "sieve_points": int(stage_settings(config, method, "sieve").get("n_points", 20))}
+
+
 class RunView:
     """The artifacts of one method and trial of an experiment, by round."""
 
     def __init__(self, config: str | dict, method: str, trial: int):
-        self.config = load_config(config) if isinstance(config, (str, Path)) else config
-        self.exp = self.config["experiment"]
+        if isinstance(config, (str, Path)):
+            config = draw_settings(load_config(config), method)
+        self.config = config
+        self.exp = config["experiment"]
         self.method, self.trial = method, trial
-        self.kind = superpixel_kind(self.config, method)
-        self.ds = open_dataset(**{k: v for k, v in dataset_settings(self.config).items()})
+        self.kind = config["superpixels"]
+        self.ds = open_dataset(**config["dataset"])
         self.sp = artifacts.read_superpixels(
             layout.fill(layout.SUPERPIXELS, experiment=self.exp, spx=self.kind))
         self.names = list(self.sp.names)
@@ -65,7 +76,8 @@ def default_image(view: RunView, round: int) -> str:
 
 def draw(config: str | dict, method: str, trial: int, round: int, image: str | None,
          out_dir: str) -> list[Path]:
-    """Every picture of one round; `config` is the experiment's config file or its dict."""
+    """Every picture of one round; `config` is the experiment's config file, or the dict of
+    `draw_settings`."""
     view = RunView(config, method, trial)
     ds, sp = view.ds, view.sp
     image = image or default_image(view, round)
@@ -162,8 +174,7 @@ def _knee_picture(view: RunView, round: int, out: Path) -> list[Path]:
     sizes = np.bincount(sieved["query"], minlength=len(sieved["threshold"]))
     q = finite[np.argmax(sizes[finite])]
     conf = sieved["confidence"][sieved["query"] == q]
-    spec = stage_settings(view.config, view.method, "sieve")
-    fig = pictures.knee_figure(conf, float(sieved["threshold"][q]), int(spec.get("n_points", 20)),
+    fig = pictures.knee_figure(conf, float(sieved["threshold"][q]), view.config["sieve_points"],
                                f"query {q}: {len(conf)} px, label "
                                f"{view.ds.classes[int(sieved['label'][sieved['query'] == q][0])]}")
     path = out / "knee.png"

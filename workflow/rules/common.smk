@@ -15,6 +15,8 @@ if shutil.which("asal") is None:
     shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 from asal import layout
+from asal.config import dataset_settings
+from asal.drawing import draw_settings
 from asal.methods import ConfigError, check_methods, stage_settings, superpixel_kind
 
 
@@ -51,19 +53,10 @@ def BENCH(rule, per_round=True):
     return P(layout.benchmark_file(rule, per_round))
 
 
-def dataset_settings():
-    """What stages need to open the dataset; the synthetic one lives under results/."""
-    ds = {k: v for k, v in config["dataset"].items() if k != "synthetic"}
-    if ds["name"] == "synthetic":
-        ds["root"] = P(layout.DATASET_DIR)
-    elif not ds.get("root"):
-        raise WorkflowError(f"config: dataset.root must be set for dataset {ds['name']!r}")
-    ds.setdefault("resize", 1.0)
-    ds.setdefault("evaluation_split", "val")
-    return ds
-
-
-DATASET = dataset_settings()
+try:
+    DATASET = dataset_settings(config)
+except ValueError as err:
+    raise WorkflowError(str(err))
 DATASET_JSON = json.dumps(DATASET, sort_keys=True)
 KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
 KINDS = sorted(set(KIND_OF.values()))

@@ -40,7 +40,7 @@ rule draw:
     wildcard_constraints:
         method=ANY_METHOD_RE,
     params:
-        config=spec_json(config),
+        settings=lambda wildcards: spec_json(draw_settings(config, wildcards.method)),
     log:
         LOG("draw"),
     benchmark:
@@ -52,5 +52,5 @@ rule draw:
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal draw --config-json {params.config:q} --method {wildcards.method}"
+        "asal draw --settings {params.settings:q} --method {wildcards.method}"
         " --trial {wildcards.trial} --round {wildcards.round} --out {output} > {log} 2>&1"
