@@ -41,7 +41,7 @@ GPU_RULES = {"predict", "sieve", "train", "evaluate"}
 # Small and distinct per-rule numbers, to see that each job asked SLURM for its rule's config.
 RESOURCES = {rule: {"runtime": 10 + i, "mem_mb": 400 + 20 * i} for i, rule in enumerate(
     ["synthesize", "superpixelize", "superpixelize_oracle", "oracle_table", "draw_warmup",
-     "merge", "acquire", "query", "sieve", "train", "evaluate", "predict", "report"])}
+     "merge", "acquire", "query", "sieve", "train", "evaluate", "predict", "report", "draw"])}
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def wait_for(what: str, condition, proc: subprocess.Popen, log: Path, timeout: f
 def test_cancelled_job_is_redone_by_rerunning_the_same_command(cluster, tmp_path):
     """scancel a running train job: snakemake retries it with more runtime and memory; scancel
     the retry too: the run fails. The same command again finishes the workflow and submits only
-    the jobs that had not completed."""
+    the jobs that had not completed (train and what follows it: evaluate, draw)."""
     workdir = tmp_path / "run"
     workdir.mkdir()
     write_config(workdir, tiny_config(methods=["AMSP+S"], rounds=0, resources=RESOURCES))
@@ -234,7 +234,7 @@ def test_cancelled_job_is_redone_by_rerunning_the_same_command(cluster, tmp_path
 
     second = run(cluster, workdir, *extra)
     redone = slurm_jobs(cluster, run_id(second.stdout + second.stderr))
-    assert sorted(job["rule"] for job in redone) == ["evaluate", "train"]
+    assert sorted(job["rule"] for job in redone) == ["draw", "evaluate", "train"]
     assert all(job["state"] == "COMPLETED" for job in redone)
     # Nothing that had completed was written again.
     assert {p: p.stat().st_mtime_ns for p in kept if p.exists()} == kept

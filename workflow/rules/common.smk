@@ -158,6 +158,7 @@ JOB_RESOURCES = {
     "evaluate": {"runtime": 60, "mem_mb": 4000},
     "predict": {"runtime": 120, "mem_mb": 8000},
     "report": {"runtime": 10, "mem_mb": 1000},
+    "draw": {"runtime": 10, "mem_mb": 4000},
 }
 RESOURCES = config.get("resources") or {}
 RETRY_FACTOR = RESOURCES.get("retry_factor", 1.5)

@@ -46,8 +46,8 @@ rule draw:
     benchmark:
         BENCH("draw")
     resources:
-        runtime=runtime_of("report"),
-        mem_mb=mem_mb_of("evaluate"),
+        runtime=runtime_of("draw"),
+        mem_mb=mem_mb_of("draw"),
         **slurm_of("cpu"),
     conda:
         "../../envs/asal.yaml"
