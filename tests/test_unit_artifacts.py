@@ -135,3 +135,17 @@ def test_stale_temporaries_of_a_killed_writer_are_cleared(tmp_path):
         tmp.write_bytes(b"whole")
     assert target.read_bytes() == b"whole"
     assert not stale.exists() and other.exists()
+
+
+def test_published_files_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    from asal.artifacts import atomic_path
+
+    target = tmp_path / "x.csv"
+    with atomic_path(target) as tmp:
+        tmp.write_text("a\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask

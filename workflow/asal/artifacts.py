@@ -33,6 +33,9 @@ class ArtifactError(RuntimeError):
 # ---------------------------------------------------------------- atomic writing
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 # Fault injection for the resume tests: "NAME:SECONDS" pauses just before the rename that
 # publishes a file called NAME, so a test can kill the job while the write is in flight.
 PAUSE_ENV = "ASAL_PAUSE_BEFORE_PUBLISH"
@@ -61,6 +64,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        # mkstemp makes the file owner-only; published artifacts get the usual permissions.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         _pause_before_publish(path)
         os.replace(tmp, path)
     finally:
