@@ -220,6 +220,9 @@ def read_superpixels(path) -> Superpixels:
 
 
 def write_table(path, stage: str, arrays: dict[str, np.ndarray], attrs: dict) -> None:
+    """A per-superpixel table; its attributes must name the stage that readers will expect."""
+    if attrs.get("stage") != stage:
+        raise ValueError(f"{path}: attributes say stage {attrs.get('stage')!r}, not {stage!r}")
     write_h5(path, arrays, attrs)
 
 

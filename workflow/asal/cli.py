@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--table", required=True)
     s.add_argument("--plot", required=True)
     s.add_argument("--title", default="")
-    s.add_argument("--rounds", default=None, help="HTML per-round table (a CSV beside it)")
+    s.add_argument("--rounds", default=None, help="HTML per-round table")
+    s.add_argument("--rounds-csv", default=None, help="the same table as CSV")
     s.add_argument("--warmup-of", type=_json, default=None,
                    help='JSON {method: its warm-up pseudo-method}; default "warmup" for all')
     return p
@@ -227,7 +228,8 @@ def run(args: argparse.Namespace) -> None:
     elif c == "report":
         from .report import report
 
-        report(args.metrics, args.table, args.plot, args.title, args.warmup_of, args.rounds)
+        report(args.metrics, args.table, args.plot, args.title, args.warmup_of, args.rounds,
+               args.rounds_csv)
 
 
 def main(argv: list[str] | None = None) -> None:

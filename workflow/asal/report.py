@@ -92,7 +92,8 @@ def plot(summary: pd.DataFrame, out: str, title: str = "") -> None:
 
 
 def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = "",
-           warmup_of: dict | None = None, out_rounds: str | None = None) -> None:
+           warmup_of: dict | None = None, out_rounds: str | None = None,
+           out_rounds_csv: str | None = None) -> None:
     table = collect(metric_paths)
     is_warmup = table["method"].str.startswith("warmup")
     methods = list(dict.fromkeys(table.loc[~is_warmup, "method"]))
@@ -105,7 +106,8 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
     write_csv(out_table, table)
     if out_rounds is not None:
         rounds = round_table(table)
-        write_csv(str(out_rounds).replace(".html", ".csv"), rounds)
+        if out_rounds_csv is not None:
+            write_csv(out_rounds_csv, rounds)
         write_html_table(rounds, out_rounds, title or "asal: per-round summary")
     summary = summarise(table)
     summary["method"] = pd.Categorical(summary["method"], methods)

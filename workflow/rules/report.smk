@@ -9,7 +9,7 @@ rule report:
         plot=report(REPORT_PLOT, caption="../report/miou_vs_clicks.rst", category="1. Results"),
         rounds=report(P(layout.REPORT_ROUNDS), caption="../report/rounds.rst",
                       category="1. Results"),
-        rounds_csv=P(layout.REPORT_ROUNDS).replace(".html", ".csv"),
+        rounds_csv=P(layout.REPORT_ROUNDS_CSV),
     params:
         title=f"{EXP}: mIoU vs clicks (mean; band: range over {len(TRIALS)} trials)",
         warmups=spec_json(WARMUP_OF),
@@ -25,7 +25,7 @@ rule report:
         "../../envs/asal.yaml"
     shell:
         "asal report --metrics {input} --table {output.table} --plot {output.plot}"
-        " --rounds {output.rounds} --warmup-of {params.warmups:q} --title {params.title:q}"
+        " --rounds {output.rounds} --rounds-csv {output.rounds_csv} --warmup-of {params.warmups:q} --title {params.title:q}"
         " > {log} 2>&1"
 
 
