@@ -77,7 +77,8 @@ def test_acquisition_spends_the_budget_on_candidates_only(scene, budget, functio
     score, u, dominant = acquisition.scores(stats, acquisition.AcquireSpec(function=function))
     assert np.isfinite(score).all() and (dominant < n_classes).all()
     candidate = rng.random(n) >= frozen_share
-    pick = acquisition.select_top(score, candidate, budget, rng)
+    pick = acquisition.select_top(score, candidate, budget,
+                                  acquisition.tiebreak_keys(np.arange(n), int(rng.integers(1 << 30))))
     assert len(pick) == min(budget, int(candidate.sum()))  # clicks equal the budget, or all left
     assert len(set(pick.tolist())) == len(pick)
     assert candidate[pick].all()

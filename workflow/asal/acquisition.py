@@ -50,35 +50,117 @@ def scores(region_stats: dict, spec: AcquireSpec) -> tuple[np.ndarray, np.ndarra
     count = region_stats["count"].astype(np.float64)
     safe = np.maximum(count, 1.0)
     u = region_stats["u_sum"] / safe
+    entropy = region_stats["entropy_sum"] / safe
     dominant = dominant_prediction(region_stats["pred_hist"])
     n_classes = region_stats["pred_hist"].shape[1]
-    if spec.normalize == "minmax" and len(u):
-        span = u.max() - u.min()
-        u_used = (u - u.min()) / span if span > 0 else np.zeros_like(u)
-    else:
-        u_used = u
-    if spec.function == "classbal_pixel":
-        score = u_used * np.exp(-class_prior(dominant, count, n_classes)[dominant])
-    elif spec.function == "classbal_superpixel":
-        score = u_used * np.exp(-class_prior(dominant, np.ones_like(count), n_classes)[dominant])
-    elif spec.function == "bvsb":
-        score = u_used
-    elif spec.function == "entropy":
-        score = region_stats["entropy_sum"] / safe
-    else:  # random: the seeded tie-break below makes the choice
-        score = np.zeros_like(u)
-    return score, u, dominant
+    weight = count if spec.function == "classbal_pixel" else np.ones_like(count)
+    prior = class_prior(dominant, weight, n_classes)
+    u_range = (float(u.min()), float(u.max())) if len(u) else (0.0, 0.0)
+    return pool_scores(u, entropy, dominant, spec, prior, u_range), u, dominant
+
+
+def tiebreak_keys(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded pseudo-random key per region id (splitmix64 of id and seed).
+
+    A key depends on the region's id only, not on which other regions are looked at
+    together, so a pool scored block by block breaks ties exactly as a pool scored at once.
+    """
+    with np.errstate(over="ignore"):
+        z = np.asarray(ids, np.uint64) + np.uint64(seed % (1 << 64)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
 
 
 def select_top(score: np.ndarray, candidate: np.ndarray, budget: int,
-               rng: np.random.Generator) -> np.ndarray:
-    """Indices of the `budget` best candidates, best first; ties go to a seeded random order.
+               keys: np.ndarray) -> np.ndarray:
+    """Indices of the `budget` best candidates, best first; ties go by the seeded `keys`.
 
     Asks for more than there is spend what is left.
     """
     if budget < 0:
         raise ValueError(f"budget {budget} is negative")
     idx = np.flatnonzero(candidate)
-    tiebreak = rng.permutation(len(idx))
-    order = np.lexsort((tiebreak, -score[idx]))
+    order = np.lexsort((keys[idx], -score[idx]))
     return idx[order[:budget]]
+
+
+# Which per-region value orders regions *within* one predicted class. The class-balance
+# factor exp(-p(c)) is the same for a whole class, and minmax normalisation is monotone, so
+# the B best of the pool are among the B best of each class by this value alone; p(c) is only
+# known once the whole pool has been seen.
+def within_class_value(function: str, u: np.ndarray, entropy: np.ndarray) -> np.ndarray:
+    if function == "entropy":
+        return entropy
+    if function == "random":
+        return np.zeros_like(u)
+    return u
+
+
+class PoolTopB:
+    """The B best candidates of a pool streamed block by block, in memory O(classes x B).
+
+    Feed every block's regions (candidates or not: p(c) and the minmax range count them
+    all); `finish` applies the pool-wide p(c) and returns the top B as `scores` would have.
+    """
+
+    FIELDS = ("rep", "count", "u", "entropy", "dominant", "key", "n_base")
+
+    def __init__(self, spec: AcquireSpec, n_classes: int, budget: int):
+        self.spec, self.n_classes, self.budget = spec, n_classes, budget
+        self.pixel_mass = np.zeros(n_classes)
+        self.region_mass = np.zeros(n_classes)
+        self.u_min, self.u_max = np.inf, -np.inf
+        self.kept: dict | None = None
+        self.n_candidates = 0
+
+    def add(self, rows: dict, candidate: np.ndarray) -> None:
+        """rows: rep, count, u, entropy, dominant, key, n_base of every region of a block."""
+        count = rows["count"].astype(np.float64)
+        self.pixel_mass += np.bincount(rows["dominant"], weights=count, minlength=self.n_classes)
+        self.region_mass += np.bincount(rows["dominant"], minlength=self.n_classes)
+        if len(rows["u"]):
+            self.u_min = min(self.u_min, float(rows["u"].min()))
+            self.u_max = max(self.u_max, float(rows["u"].max()))
+        self.n_candidates += int(candidate.sum())
+        new = {k: np.asarray(rows[k])[candidate] for k in self.FIELDS}
+        merged = new if self.kept is None else {
+            k: np.concatenate([self.kept[k], new[k]]) for k in self.FIELDS}
+        value = within_class_value(self.spec.function, merged["u"], merged["entropy"])
+        order = np.lexsort((merged["key"], -value, merged["dominant"]))
+        cls = merged["dominant"][order]
+        first = np.searchsorted(cls, cls, side="left")  # rank within the class
+        keep = order[np.arange(len(order)) - first < self.budget]
+        self.kept = {k: v[keep] for k, v in merged.items()}
+
+    def finish(self) -> tuple[dict, np.ndarray]:
+        """(kept rows, their scores), the top B best first."""
+        kept = self.kept or {k: np.zeros(0, np.uint64 if k == "key" else np.int64)
+                             for k in self.FIELDS}
+        score = pool_scores(kept["u"].astype(np.float64), kept["entropy"].astype(np.float64),
+                            kept["dominant"], self.spec, self._prior(),
+                            (self.u_min, self.u_max))
+        pick = select_top(score, np.ones(len(score), bool), self.budget, kept["key"])
+        return {k: v[pick] for k, v in kept.items()}, score[pick]
+
+    def _prior(self) -> np.ndarray:
+        mass = self.pixel_mass if self.spec.function == "classbal_pixel" else self.region_mass
+        total = mass.sum()
+        return mass / total if total > 0 else mass
+
+
+def pool_scores(u: np.ndarray, entropy: np.ndarray, dominant: np.ndarray, spec: AcquireSpec,
+                prior: np.ndarray, u_range: tuple[float, float]) -> np.ndarray:
+    """a(s) from per-region means and pool-wide p(c) and u range (see `scores`)."""
+    if spec.normalize == "minmax" and len(u):
+        lo, hi = u_range
+        u_used = (u - lo) / (hi - lo) if hi > lo else np.zeros_like(u)
+    else:
+        u_used = u
+    if spec.function in ("classbal_pixel", "classbal_superpixel"):
+        return u_used * np.exp(-prior[dominant])
+    if spec.function == "bvsb":
+        return u_used
+    if spec.function == "entropy":
+        return entropy
+    return np.zeros_like(u)

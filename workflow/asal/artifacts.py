@@ -179,6 +179,9 @@ class Superpixels:
     area: np.ndarray  # (M,) pixels per base superpixel
     edges: np.ndarray  # (E, 2) global ids, a < b, sorted
     attrs: dict
+    # (N+1,) edges of image i are rows edge_offset[i]:edge_offset[i+1]; None in files made
+    # before it was stored, then derived from the edges.
+    edge_offset: np.ndarray | None = None
 
     @property
     def n_images(self) -> int:
@@ -199,21 +202,99 @@ class Superpixels:
         """Image index of every base superpixel."""
         return np.repeat(np.arange(self.n_images), np.diff(self.sp_offset))
 
+    def image_of_ids(self, ids: np.ndarray) -> np.ndarray:
+        """Image index of some base superpixels, without a pool-sized array."""
+        return np.searchsorted(self.sp_offset, np.asarray(ids), side="right") - 1
+
+    def edges_of(self, lo: int, hi: int) -> np.ndarray:
+        """Edges (global ids) between superpixels of images lo..hi-1; edges never cross images."""
+        if self.edge_offset is None:
+            self.edge_offset = np.searchsorted(np.asarray(self.edges[:, 0]), self.sp_offset)
+        return np.asarray(self.edges[self.edge_offset[lo]:self.edge_offset[hi]])
+
 
 SUPERPIXEL_KEYS = ("names", "shapes", "pixel_offset", "sp_offset", "maps", "area", "edges")
+# Pool-sized: left on disk by open_superpixels and read by slices.
+_LARGE_SUPERPIXEL_KEYS = ("maps", "area", "edges")
 
 
 def write_superpixels(path, sp: Superpixels) -> None:
-    write_h5(path, {k: getattr(sp, k) for k in SUPERPIXEL_KEYS}, sp.attrs)
+    if sp.edge_offset is None:
+        sp.edges_of(0, 0)  # derives edge_offset
+    write_h5(path, {**{k: getattr(sp, k) for k in SUPERPIXEL_KEYS},
+                    "edge_offset": sp.edge_offset}, sp.attrs)
+
+
+def _superpixels_from(f: h5py.File, lazy: bool) -> Superpixels:
+    missing = [k for k in SUPERPIXEL_KEYS if k not in f]
+    if missing:
+        raise ArtifactError(f"{f.filename}: lacks datasets {missing}; rerun superpixelize")
+    data = {k: (f[k] if lazy and k in _LARGE_SUPERPIXEL_KEYS else f[k][()])
+            for k in SUPERPIXEL_KEYS}
+    data["names"] = np.array([n.decode() if isinstance(n, bytes) else n for n in data["names"]])
+    edge_offset = f["edge_offset"][()] if "edge_offset" in f else None
+    return Superpixels(attrs=dict(f.attrs), edge_offset=edge_offset, **data)
+
+
+class SuperpixelRows:
+    """A superpixel file being written image by image (see `superpixel_writer`)."""
+
+    def __init__(self, rows: "TableRows"):
+        self.rows = rows
+        self.names: list[str] = []
+        self.shapes: list[tuple[int, int]] = []
+        self.n_pixels, self.n_superpixels, self.n_edges = [0], [0], [0]
+
+    def add(self, name: str, local_map: np.ndarray | None, n: int, area: np.ndarray,
+            edges: np.ndarray, shape: tuple[int, int] | None = None) -> None:
+        """One image: its (H, W) local map with ids 0..n-1, areas and local edges (a < b).
+        `local_map=None` (with `shape`) leaves the map unwritten, for synthetic pools whose
+        stages never read pixels."""
+        shape = tuple(local_map.shape) if local_map is not None else tuple(shape)
+        base = self.n_superpixels[-1]
+        if local_map is not None:
+            self.rows.append("maps", local_map.ravel().astype(np.int32))
+        else:
+            self.rows.grow("maps", shape[0] * shape[1], np.int32)
+        self.rows.append("area", np.asarray(area, np.int64))
+        self.rows.append("edges", np.asarray(edges, np.int64).reshape(-1, 2) + base)
+        self.names.append(name)
+        self.shapes.append(shape)
+        self.n_pixels.append(self.n_pixels[-1] + shape[0] * shape[1])
+        self.n_superpixels.append(base + int(n))
+        self.n_edges.append(self.n_edges[-1] + len(edges))
+
+
+@contextlib.contextmanager
+def superpixel_writer(path, attrs: dict) -> Iterator[SuperpixelRows]:
+    """Write a superpixel file image by image, so a stage never holds the pool's maps."""
+    with table_writer(path, "superpixelize", attrs) as rows:
+        sp = SuperpixelRows(rows)
+        yield sp
+        for name in ("maps", "area"):
+            rows.grow(name, 0, np.int64 if name == "area" else np.int32)
+        rows.grow("edges", 0, np.int64, (2,))
+        f = rows.f
+        f.create_dataset("names", data=np.array(sp.names, dtype=object),
+                         dtype=h5py.string_dtype())
+        f.create_dataset("shapes", data=np.array(sp.shapes, np.int64).reshape(-1, 2))
+        f.create_dataset("pixel_offset", data=np.array(sp.n_pixels, np.int64))
+        f.create_dataset("sp_offset", data=np.array(sp.n_superpixels, np.int64))
+        f.create_dataset("edge_offset", data=np.array(sp.n_edges, np.int64))
 
 
 def read_superpixels(path) -> Superpixels:
+    """The whole file in memory: for small pools, tests and pictures."""
     with open_h5(path, "superpixelize") as f:
-        data = {k: f[k][()] for k in SUPERPIXEL_KEYS}
-        data["names"] = np.array([n.decode() if isinstance(n, bytes) else n
-                                  for n in data["names"]])
-        attrs = dict(f.attrs)
-    return Superpixels(attrs=attrs, **data)
+        return _superpixels_from(f, lazy=False)
+
+
+@contextlib.contextmanager
+def open_superpixels(path) -> Iterator[Superpixels]:
+    """Maps, areas and edges stay on disk (read by slices: `local_map`, `edges_of`), so a
+    stage's memory does not grow with the pool."""
+    with open_h5(path, "superpixelize") as f:
+        yield _superpixels_from(f, lazy=True)
 
 
 # ---------------------------------------------------------------- tables keyed by base superpixel
@@ -224,6 +305,75 @@ def write_table(path, stage: str, arrays: dict[str, np.ndarray], attrs: dict) ->
     if attrs.get("stage") != stage:
         raise ValueError(f"{path}: attributes say stage {attrs.get('stage')!r}, not {stage!r}")
     write_h5(path, arrays, attrs)
+
+
+def _large(n_values: int) -> dict:
+    return ({"chunks": True, "compression": "gzip", "compression_opts": 1, "shuffle": True}
+            if n_values > 65536 else {})
+
+
+class TableRows:
+    """Datasets of a table being written: preallocated ones filled by row blocks (`put`), or
+    growing ones appended to (`append`). `attrs` may still change until the file is closed."""
+
+    def __init__(self, f: h5py.File, attrs: dict):
+        self.f, self.attrs = f, attrs
+
+    def create(self, name: str, shape: tuple, dtype) -> None:
+        shape = tuple(int(x) for x in shape)
+        opts = _large(int(np.prod(shape)))
+        if opts and shape[0] > 0:
+            row = int(np.prod(shape[1:])) or 1
+            opts["chunks"] = (max(1, min(shape[0], 65536 // row)),) + shape[1:]
+        self.f.create_dataset(name, shape=shape, dtype=dtype, **opts)
+
+    def put(self, name: str, lo: int, data: np.ndarray) -> None:
+        data = np.asarray(data)
+        if len(data):
+            self.f[name][lo:lo + len(data)] = data
+
+    def grow(self, name: str, n_rows: int, dtype, row_shape: tuple = ()) -> None:
+        """Add `n_rows` rows left at the fill value (0); creates the dataset if needed."""
+        if name not in self.f:
+            row = int(np.prod(row_shape)) or 1
+            self.f.create_dataset(name, shape=(0,) + row_shape, dtype=dtype,
+                                  maxshape=(None,) + row_shape,
+                                  chunks=(max(1, 65536 // row),) + row_shape,
+                                  compression="gzip", compression_opts=1, shuffle=True)
+        ds = self.f[name]
+        ds.resize(ds.shape[0] + int(n_rows), axis=0)
+
+    def append(self, name: str, data: np.ndarray) -> None:
+        data = np.asarray(data)
+        start = self.f[name].shape[0] if name in self.f else 0
+        self.grow(name, len(data), data.dtype, data.shape[1:])
+        if len(data):
+            self.f[name][start:start + len(data)] = data
+
+
+@contextlib.contextmanager
+def table_writer(path, stage: str, attrs: dict) -> Iterator[TableRows]:
+    """Write a large table block by block, atomically: nothing is published unless the
+    block loop finishes."""
+    if attrs.get("stage") != stage:
+        raise ValueError(f"{path}: attributes say stage {attrs.get('stage')!r}, not {stage!r}")
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            rows = TableRows(f, dict(attrs))
+            yield rows
+            f.attrs.update(rows.attrs)
+
+
+@contextlib.contextmanager
+def open_table(path, stage: str, keys: tuple[str, ...]) -> Iterator[tuple[dict, dict]]:
+    """Datasets (read them by slices) and attributes of a per-superpixel table."""
+    with open_h5(path, stage) as f:
+        missing = [k for k in keys if k not in f]
+        if missing:
+            raise ArtifactError(f"{path}: lacks datasets {missing}; it was made by an older "
+                                "asal, rerun its stage")
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        yield {k: f[k] for k in keys}, attrs
 
 
 def read_table(path, stage: str, keys: tuple[str, ...] | None = None) -> tuple[dict, dict]:

@@ -206,7 +206,8 @@ def _class_balance_picture(view: RunView, round: int, out: Path) -> list[Path]:
     counts = {}
     for label, fn in [("u(s) only (BvSB)", "bvsb"), ("class-balanced, eq. 7", "classbal_pixel")]:
         score, _, _ = acquisition.scores(rstats, acquisition.AcquireSpec(function=fn))
-        pick = acquisition.select_top(score, candidate, budget, np.random.default_rng(0))
+        pick = acquisition.select_top(score, candidate, budget,
+                                       acquisition.tiebreak_keys(reps, 0))
         counts[label] = np.bincount(answer[pick], minlength=view.ds.n_classes + 1)
     names = list(view.ds.classes) + ["void"]
     fig = pictures.class_count_figure(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numba
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
@@ -70,65 +71,106 @@ def _csr(edges: np.ndarray, n: int) -> csr_matrix:
     return coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n)).tocsr()
 
 
-def _select_seeds(order: np.ndarray, spec: MergeSpec, eligible: np.ndarray) -> np.ndarray:
+def _select_seeds(order: np.ndarray, spec: MergeSpec, eligible: np.ndarray,
+                  image: np.ndarray | None = None) -> np.ndarray:
+    """Seeds allowed to grow, in seed order. With `image` (the image of every superpixel of
+    a block of several images) the top / bottom fraction is taken within each image."""
     order = order[eligible[order]]
     if spec.seeds == "all":
         return order
-    k = int(np.ceil(spec.seed_fraction * len(order)))
-    return order[:k] if spec.seeds == "top" else order[len(order) - k:]
+    img = np.zeros(len(order), np.int64) if image is None else np.asarray(image)[order]
+    n_img = np.bincount(img) if len(img) else np.zeros(0, np.int64)
+    by_img = np.argsort(img, kind="stable")  # keeps seed order within each image
+    start = np.concatenate([[0], np.cumsum(n_img)[:-1]]).astype(np.int64)
+    rank = np.empty(len(order), np.int64)
+    rank[by_img] = np.arange(len(order)) - start[img[by_img]]
+    k = np.ceil(spec.seed_fraction * n_img).astype(np.int64)
+    keep = rank < k[img] if spec.seeds == "top" else rank >= (n_img - k)[img]
+    return order[keep]
+
+
+@numba.njit(cache=True)
+def _js_rows(probs, a, b):
+    """js_distance of rows a and b, the same sums in float64 (compiled)."""
+    total = 0.0
+    for c in range(probs.shape[1]):
+        p = probs[a, c]
+        q = probs[b, c]
+        m = 0.5 * (p + q)
+        if p > 0:
+            total += 0.5 * p * np.log(p / m)
+        if q > 0:
+            total += 0.5 * q * np.log(q / m)
+    return np.sqrt(max(total, 0.0))
+
+
+@numba.njit(cache=True)
+def _js_edges(probs, a, b):
+    out = np.empty(len(a))
+    for k in range(len(a)):
+        out[k] = _js_rows(probs, a[k], b[k])
+    return out
+
+
+@numba.njit(cache=True)
+def _grow(seeds, indptr, indices, probs, epsilon, assigned, region):
+    """Each seed in turn takes every unassigned superpixel reachable through unassigned ones
+    within epsilon of the seed's own mean (the set does not depend on the visiting order)."""
+    stack = np.empty(len(region), np.int64)
+    for seed in seeds:
+        if assigned[seed]:
+            continue
+        assigned[seed] = True
+        stack[0] = seed
+        top = 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            for e in range(indptr[v], indptr[v + 1]):
+                w = indices[e]
+                if not assigned[w] and _js_rows(probs, seed, w) < epsilon:
+                    assigned[w] = True
+                    region[w] = seed
+                    stack[top] = w
+                    top += 1
 
 
 def merge_greedy(mean_probs: np.ndarray, uncertainty: np.ndarray, edges: np.ndarray,
-                 frozen: np.ndarray, spec: MergeSpec) -> np.ndarray:
+                 frozen: np.ndarray, spec: MergeSpec, image: np.ndarray | None = None
+                 ) -> np.ndarray:
     """The authors' greedy growth: each seed, most uncertain first, absorbs every unassigned
     superpixel reachable through unassigned ones whose distance *to the seed's mean* is below
     epsilon. Returns the seed id of every superpixel's region (its own id if unmerged).
 
     The seed loop is sequential by nature (a superpixel belongs to the first seed that reaches
-    it); distances to a seed's direct neighbours come precomputed per edge.
+    it), so it runs compiled. Several images may go in one call (edges never cross images;
+    `image` names each superpixel's image for partial seeding).
     """
     n = len(uncertainty)
-    region = np.arange(n)
+    region = np.arange(n, dtype=np.int64)
     assigned = frozen.astype(bool).copy()
     live = edges[~(assigned[edges[:, 0]] | assigned[edges[:, 1]])] if len(edges) else edges
-    graph = _csr(live, n)
-    indptr, indices = graph.indptr, graph.indices
-    # JS distance along every directed adjacency entry, aligned with `indices`.
-    src = np.repeat(np.arange(n), np.diff(indptr))
-    close = js_distance(mean_probs[src], mean_probs[indices]) < spec.epsilon
-    for seed in _select_seeds(seed_order(uncertainty), spec, ~assigned):
-        if assigned[seed]:
-            continue
-        assigned[seed] = True
-        stack = [seed]
-        while stack:
-            v = stack.pop()
-            lo, hi = indptr[v], indptr[v + 1]
-            nbrs = indices[lo:hi]
-            free = ~assigned[nbrs]
-            if not free.any():
-                continue
-            if v == seed:
-                take = nbrs[free & close[lo:hi]]
-            else:
-                cand = nbrs[free]
-                take = cand[js_distance(mean_probs[seed][None, :], mean_probs[cand])
-                            < spec.epsilon]
-            assigned[take] = True
-            region[take] = seed
-            stack.extend(take.tolist())
+    graph = _csr(np.asarray(live, np.int64).reshape(-1, 2), n)
+    seeds = _select_seeds(seed_order(uncertainty), spec, ~assigned, image).astype(np.int64)
+    _grow(seeds, graph.indptr.astype(np.int64), graph.indices.astype(np.int64),
+          np.ascontiguousarray(mean_probs, dtype=np.float64), float(spec.epsilon),
+          assigned, region)
     return region
 
 
 def merge_components(mean_probs: np.ndarray, uncertainty: np.ndarray, edges: np.ndarray,
-                     frozen: np.ndarray, spec: MergeSpec) -> np.ndarray:
+                     frozen: np.ndarray, spec: MergeSpec, image: np.ndarray | None = None
+                     ) -> np.ndarray:
     """Connected components of the graph of edges shorter than epsilon; each region is named
     after its most uncertain member (ties: lowest id), as a greedy seed would be."""
     n = len(uncertainty)
     frozen = frozen.astype(bool)
     if len(edges):
         keep = ~(frozen[edges[:, 0]] | frozen[edges[:, 1]])
-        keep &= js_distance(mean_probs[edges[:, 0]], mean_probs[edges[:, 1]]) < spec.epsilon
+        # Compiled, row by row: no (edges x classes) temporaries on a block of many images.
+        probs = np.ascontiguousarray(mean_probs, dtype=np.float64)
+        keep &= _js_edges(probs, edges[:, 0].astype(np.int64),
+                          edges[:, 1].astype(np.int64)) < spec.epsilon
         edges = edges[keep]
     graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
                        shape=(n, n))
@@ -141,10 +183,12 @@ def merge_components(mean_probs: np.ndarray, uncertainty: np.ndarray, edges: np.
 
 
 def merge_image(mean_probs: np.ndarray, uncertainty: np.ndarray, edges: np.ndarray,
-                frozen: np.ndarray, spec: MergeSpec) -> np.ndarray:
-    """Region (representative local id) of every base superpixel of one image."""
+                frozen: np.ndarray, spec: MergeSpec, image: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Region (representative id) of every base superpixel of one image, or of a block of
+    images whose superpixels are numbered together (`image`: each one's image)."""
     if spec.mode == "none":
         return np.arange(len(uncertainty))
     if spec.mode == "greedy":
-        return merge_greedy(mean_probs, uncertainty, edges, frozen, spec)
-    return merge_components(mean_probs, uncertainty, edges, frozen, spec)
+        return merge_greedy(mean_probs, uncertainty, edges, frozen, spec, image)
+    return merge_components(mean_probs, uncertainty, edges, frozen, spec, image)

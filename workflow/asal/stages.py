@@ -6,6 +6,7 @@ with each other before doing expensive work, and write each output atomically.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import acquisition, artifacts, merging, oracle, sieving, statistics, superpixels
+from . import acquisition, artifacts, blocks, merging, oracle, sieving, statistics, superpixels
 from .artifacts import ArtifactError, Superpixels, provenance
 from .datasets import VOID, Dataset, open_dataset
 from .models import build_model, load_checkpoint, resolve_device, save_checkpoint
@@ -60,38 +61,28 @@ def shard_range(n_images: int, shard: int, n_shards: int) -> tuple[int, int]:
     return n_images * shard // n_shards, n_images * (shard + 1) // n_shards
 
 
-def _build_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
-                       names_in: list[str]) -> Superpixels:
-    """Superpixel maps, areas and adjacency of some pool images from a per-image map maker."""
-    names, shapes, maps, areas, edges, counts = [], [], [], [], [], []
-    progress = Progress(what, len(names_in))
-    sp_base = 0
-    for k, name in enumerate(names_in):
-        local = local_map_of(name)
-        n = int(local.max()) + 1
-        names.append(name)
-        shapes.append(local.shape)
-        maps.append(local.ravel())
-        areas.append(np.bincount(local.ravel(), minlength=n))
-        edges.append(superpixels.adjacency(local) + sp_base)
-        counts.append(n)
-        sp_base += n
-        progress(k + 1)
-    shapes = np.array(shapes, dtype=np.int64)
-    area = np.concatenate(areas)
+def _write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
+                       names_in: list[str], out: str, extra=dict) -> dict:
+    """Superpixel maps, areas and adjacency of some pool images, written image by image.
+    `extra()` gives attributes known only at the end. Returns the file's attributes."""
     attrs = provenance("superpixelize", spec, superpixel_spec=spec, classes=list(ds.classes),
                        dataset=ds.identity())
-    attrs.update(achieved_per_image=float(np.mean(counts)), achieved_mean_size=float(area.mean()))
-    return Superpixels(
-        names=np.array(names), shapes=shapes,
-        pixel_offset=np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])]),
-        sp_offset=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        maps=np.concatenate(maps).astype(np.int32), area=area.astype(np.int64),
-        edges=np.concatenate(edges).astype(np.int64), attrs=attrs)
+    progress = Progress(what, len(names_in))
+    with artifacts.superpixel_writer(out, attrs) as w:
+        for k, name in enumerate(names_in):
+            local = local_map_of(name)
+            n = int(local.max()) + 1
+            w.add(name, local, n, np.bincount(local.ravel(), minlength=n),
+                  superpixels.adjacency(local))
+            progress(k + 1)
+        n_sp, n_px = w.n_superpixels[-1], w.n_pixels[-1]
+        w.rows.attrs.update(achieved_per_image=float(n_sp / max(len(names_in), 1)),
+                            achieved_mean_size=float(n_px / max(n_sp, 1)), **extra())
+        return w.rows.attrs
 
 
 def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,
-                  n_shards: int = 1) -> Superpixels:
+                  n_shards: int = 1) -> dict:
     """SEEDS base superpixels of the pool (or of one shard of it, to be gathered); records the
     size asked for and the size got."""
     ds = dataset_from(dataset_cfg)
@@ -104,71 +95,80 @@ def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shar
         requested.append(spec.seeds_request(*image.shape[:2])[0])
         return superpixels.superpixelize_image(image, spec)
 
-    sp = _build_superpixels(ds, seeds_map, {"source": "seeds", **spec.as_dict()},
-                            "superpixelize", ds.pool[lo:hi])
-    sp.attrs.update(requested_per_image=int(np.median(requested)), target_size=spec.size,
-                    shard=shard, n_shards=n_shards)
+    attrs = _write_superpixels(
+        ds, seeds_map, {"source": "seeds", **spec.as_dict()}, "superpixelize",
+        ds.pool[lo:hi], out,
+        extra=lambda: dict(requested_per_image=int(np.median(requested)) if requested else 0,
+                           target_size=spec.size, shard=shard, n_shards=n_shards))
     log.info("superpixelize: asked SEEDS for %d superpixels per image (target size %d px); "
-             "got %.1f per image, mean size %.1f px", int(np.median(requested)), spec.size,
-             sp.attrs["achieved_per_image"], sp.attrs["achieved_mean_size"])
-    artifacts.write_superpixels(out, sp)
-    return sp
+             "got %.1f per image, mean size %.1f px", attrs["requested_per_image"], spec.size,
+             attrs["achieved_per_image"], attrs["achieved_mean_size"])
+    return attrs
 
 
-def superpixelize_oracle(dataset_cfg: dict, out: str) -> Superpixels:
+def superpixelize_oracle(dataset_cfg: dict, out: str) -> dict:
     """Oracle superpixels: connected components of each ground-truth map (void included).
 
     An upper bound that reads ground truth by design: every query is pure.
     """
     ds = dataset_from(dataset_cfg)
     ds.check_files(ds.pool, labels=True)
-    sp = _build_superpixels(ds, lambda name: superpixels.connected_relabel(ds.read_label(name)),
-                            {"source": "oracle"}, "superpixelize (oracle)", ds.pool)
-    log.info("superpixelize: %d oracle superpixels, mean size %.1f px", sp.n_superpixels,
-             sp.attrs["achieved_mean_size"])
-    artifacts.write_superpixels(out, sp)
-    return sp
+    attrs = _write_superpixels(
+        ds, lambda name: superpixels.connected_relabel(ds.read_label(name)),
+        {"source": "oracle"}, "superpixelize (oracle)", ds.pool, out)
+    log.info("superpixelize: oracle superpixels, %.1f per image, mean size %.1f px",
+             attrs["achieved_per_image"], attrs["achieved_mean_size"])
+    return attrs
 
 
-def gather_superpixels(shard_paths: list[str], out: str) -> Superpixels:
-    """One pool-wide superpixel file from its shards, ids renumbered as if made in one job."""
-    parts = [artifacts.read_superpixels(p) for p in shard_paths]
-    for k, (path, part) in enumerate(zip(shard_paths, parts)):
-        if int(part.attrs.get("shard", 0)) != k or int(part.attrs.get("n_shards", 1)) != len(parts):
-            raise ArtifactError(f"{path}: is shard {part.attrs.get('shard')} of "
-                                f"{part.attrs.get('n_shards')}, expected {k} of {len(parts)}")
-    artifacts.check_same("superpixel spec", shard_paths,
-                         [p.attrs["superpixel_spec"] for p in parts])
-    sp_base = np.cumsum([0] + [p.n_superpixels for p in parts])
-    px_base = np.cumsum([0] + [int(p.pixel_offset[-1]) for p in parts])
-    area = np.concatenate([p.area for p in parts])
-    attrs = dict(parts[0].attrs)
-    attrs.update(shard=0, n_shards=1, gathered_from=len(parts),
-                 achieved_per_image=float(sp_base[-1] / sum(p.n_images for p in parts)),
-                 achieved_mean_size=float(area.mean()))
-    sp = Superpixels(
-        names=np.concatenate([p.names for p in parts]),
-        shapes=np.concatenate([p.shapes for p in parts]),
-        pixel_offset=np.concatenate([[0]] + [p.pixel_offset[1:] + b
-                                             for p, b in zip(parts, px_base)]),
-        sp_offset=np.concatenate([[0]] + [p.sp_offset[1:] + b for p, b in zip(parts, sp_base)]),
-        maps=np.concatenate([p.maps for p in parts]), area=area,
-        edges=np.concatenate([p.edges + b for p, b in zip(parts, sp_base)]), attrs=attrs)
-    artifacts.write_superpixels(out, sp)
-    return sp
+def gather_superpixels(shard_paths: list[str], out: str) -> dict:
+    """One pool-wide superpixel file from its shards, ids renumbered as if made in one job;
+    copied image by image."""
+    with contextlib.ExitStack() as stack:
+        parts = [stack.enter_context(artifacts.open_superpixels(p)) for p in shard_paths]
+        for k, (path, part) in enumerate(zip(shard_paths, parts)):
+            if int(part.attrs.get("shard", 0)) != k or \
+                    int(part.attrs.get("n_shards", 1)) != len(parts):
+                raise ArtifactError(f"{path}: is shard {part.attrs.get('shard')} of "
+                                    f"{part.attrs.get('n_shards')}, expected {k} of "
+                                    f"{len(parts)}")
+        artifacts.check_same("superpixel spec", shard_paths,
+                             [p.attrs["superpixel_spec"] for p in parts])
+        attrs = dict(parts[0].attrs)
+        attrs.update(shard=0, n_shards=1, gathered_from=len(parts))
+        with artifacts.superpixel_writer(out, attrs) as w:
+            for part in parts:
+                for i in range(part.n_images):
+                    lo, hi = int(part.sp_offset[i]), int(part.sp_offset[i + 1])
+                    w.add(part.names[i], part.local_map(i), hi - lo, part.area[lo:hi],
+                          part.edges_of(i, i + 1) - lo)
+            n_sp, n_px = w.n_superpixels[-1], w.n_pixels[-1]
+            w.rows.attrs.update(achieved_per_image=float(n_sp / max(len(w.names), 1)),
+                                achieved_mean_size=float(n_px / max(n_sp, 1)))
+            return w.rows.attrs
 
 
-def gather_table(shard_paths: list[str], stage: str, out: str) -> None:
-    """Concatenate the row blocks of a per-superpixel table made in shards."""
-    tables = [artifacts.read_table(p, stage) for p in shard_paths]
-    for k, (path, (_, attrs)) in enumerate(zip(shard_paths, tables)):
-        if int(attrs.get("shard", 0)) != k or int(attrs.get("n_shards", 1)) != len(tables):
-            raise ArtifactError(f"{path}: is shard {attrs.get('shard')} of "
-                                f"{attrs.get('n_shards')}, expected {k} of {len(tables)}")
-    arrays = {key: np.concatenate([t[0][key] for t in tables]) for key in tables[0][0]}
-    attrs = dict(tables[0][1])
-    attrs.update(shard=0, n_shards=1, gathered_from=len(tables))
-    artifacts.write_table(out, stage, arrays, attrs)
+def gather_table(shard_paths: list[str], stage: str, out: str,
+                 block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> None:
+    """Concatenate the row blocks of a per-superpixel table made in shards, block by block."""
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(artifacts.open_h5(p, stage)) for p in shard_paths]
+        for k, (path, f) in enumerate(zip(shard_paths, files)):
+            if int(f.attrs.get("shard", 0)) != k or int(f.attrs.get("n_shards", 1)) != len(files):
+                raise ArtifactError(f"{path}: is shard {f.attrs.get('shard')} of "
+                                    f"{f.attrs.get('n_shards')}, expected {k} of {len(files)}")
+        attrs = dict(files[0].attrs)
+        attrs.update(shard=0, n_shards=1, gathered_from=len(files))
+        with artifacts.table_writer(out, stage, attrs) as rows:
+            for key in files[0].keys():
+                total = sum(f[key].shape[0] for f in files)
+                rows.create(key, (total,) + files[0][key].shape[1:], files[0][key].dtype)
+                at = 0
+                for f in files:
+                    for lo in range(0, f[key].shape[0], block_rows):
+                        block = f[key][lo:lo + block_rows]
+                        rows.put(key, at, block)
+                        at += len(block)
 
 
 def _check_pool(ds: Dataset, sp: Superpixels, sp_path: str) -> None:
@@ -182,23 +182,25 @@ def _check_pool(ds: Dataset, sp: Superpixels, sp_path: str) -> None:
 
 
 def oracle_table(dataset_cfg: dict, sp_path: str, out: str) -> None:
+    """Ground-truth label histogram (void last) of every base superpixel, image by image."""
     ds = dataset_from(dataset_cfg)
-    sp = artifacts.read_superpixels(sp_path)
-    _check_pool(ds, sp, sp_path)
-    ds.check_files(list(sp.names), labels=True)
-    hists = []
-    progress = Progress("oracle table", sp.n_images)
-    for i, name in enumerate(sp.names):
-        label = ds.read_label(name)
-        if label.shape != tuple(sp.shapes[i]):
-            raise ArtifactError(f"{ds.label_path(name)}: label is {label.shape} but its "
-                                f"superpixels are {tuple(sp.shapes[i])}")
-        n = int(sp.sp_offset[i + 1] - sp.sp_offset[i])
-        hists.append(oracle.label_histograms(label, sp.local_map(i), n, ds.n_classes))
-        progress(i + 1)
-    attrs = provenance("oracle_table", superpixel_spec=sp.attrs["superpixel_spec"],
-                       classes=list(ds.classes))
-    artifacts.write_table(out, "oracle_table", {"gt_hist": np.concatenate(hists)}, attrs)
+    with artifacts.open_superpixels(sp_path) as sp:
+        _check_pool(ds, sp, sp_path)
+        ds.check_files(list(sp.names), labels=True)
+        attrs = provenance("oracle_table", superpixel_spec=sp.attrs["superpixel_spec"],
+                           classes=list(ds.classes))
+        progress = Progress("oracle table", sp.n_images)
+        with artifacts.table_writer(out, "oracle_table", attrs) as rows:
+            rows.create("gt_hist", (sp.n_superpixels, ds.n_classes + 1), np.int32)
+            for i, name in enumerate(sp.names):
+                label = ds.read_label(name)
+                if label.shape != tuple(sp.shapes[i]):
+                    raise ArtifactError(f"{ds.label_path(name)}: label is {label.shape} but "
+                                        f"its superpixels are {tuple(sp.shapes[i])}")
+                lo, hi = int(sp.sp_offset[i]), int(sp.sp_offset[i + 1])
+                rows.put("gt_hist", lo, oracle.label_histograms(label, sp.local_map(i), hi - lo,
+                                                                ds.n_classes))
+                progress(i + 1)
 
 
 # ------------------------------------------------------------------ the warm-up draw
@@ -210,16 +212,23 @@ QUERY_COLUMNS = ["query", "round", "region", "image", "image_name", "n_base", "s
 
 def draw_warmup(sp_path: str, budget: int, seed: int, trial: int, out: str) -> pd.DataFrame:
     """Round 0: B base superpixels uniformly at random; depends only on the trial's seed."""
-    sp = artifacts.read_superpixels(sp_path)
     rng = np.random.default_rng(derive_seed(seed, trial, 0, 1))
-    m = sp.n_superpixels
-    if budget > m:
-        log.warning("warm-up budget %d exceeds the pool's %d superpixels; taking all", budget, m)
-    pick = rng.choice(m, size=min(budget, m), replace=False)
-    image = sp.image_of()[pick]
+    with artifacts.open_superpixels(sp_path) as sp:
+        m = sp.n_superpixels
+        if budget > m:
+            log.warning("warm-up budget %d exceeds the pool's %d superpixels; taking all",
+                        budget, m)
+        pick = rng.choice(m, size=min(budget, m), replace=False)
+        image = sp.image_of_ids(pick)
+        size = np.zeros(len(pick), np.int64)
+        for a, b in blocks.image_blocks(sp.sp_offset):
+            lo, hi = int(sp.sp_offset[a]), int(sp.sp_offset[b])
+            sel = np.flatnonzero((pick >= lo) & (pick < hi))
+            size[sel] = sp.area[lo:hi][pick[sel] - lo]
+        names = sp.names
     table = pd.DataFrame({
         "query": np.arange(len(pick)), "round": 0, "region": pick, "image": image,
-        "image_name": sp.names[image], "n_base": 1, "size": sp.area[pick], "score": np.nan,
+        "image_name": names[image], "n_base": 1, "size": size, "score": np.nan,
         "uncertainty": np.nan, "predicted": -1})
     table.attrs = {}
     artifacts.write_csv(out, table[QUERY_COLUMNS])
@@ -229,32 +238,41 @@ def draw_warmup(sp_path: str, budget: int, seed: int, trial: int, out: str) -> p
 # ------------------------------------------------------------------ predict
 
 
+# Stored narrower than computed: at Cityscapes scale (24 M rows x 19 classes) float32 sums
+# halve a 3.7 GB file; a sum of a few hundred probabilities keeps 6-7 significant digits.
+STAT_DTYPES = {"count": np.int64, "prob_sum": np.float32, "u_sum": np.float64,
+               "entropy_sum": np.float64, "pred_hist": np.int32}
+
+
 def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: str = "auto",
             threads: int = 0, batch_size: int = 8, shard: int = 0, n_shards: int = 1) -> None:
     """One forward pass over the pool (or one shard of it), reduced to per base superpixel
-    statistics."""
+    statistics, written image by image."""
     if threads:
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
-    sp = artifacts.read_superpixels(sp_path)
-    _check_pool(ds, sp, sp_path)
     dev = resolve_device(device)
     model, meta = load_checkpoint(model_path, ds.n_classes, str(dev))
-    rows = {k: [] for k in statistics.STAT_KEYS}
-    lo, hi = shard_range(sp.n_images, shard, n_shards)
-    progress = Progress("predict", hi - lo)
-    images = (ds.read_image(n) for n in sp.names[lo:hi])
-    for i, probs in enumerate(_stream_probs(model, images, dev, batch_size), start=lo):
-        n = int(sp.sp_offset[i + 1] - sp.sp_offset[i])
-        stats = statistics.superpixel_statistics(probs, sp.local_map(i), n)
-        for k in rows:
-            rows[k].append(stats[k])
-        progress(i + 1 - lo)
-    arrays = {k: np.concatenate(v) for k, v in rows.items()}
-    attrs = provenance("predict", superpixel_spec=sp.attrs["superpixel_spec"],
-                       classes=list(ds.classes), model=str(model_path),
-                       model_round=int(meta.get("round", -1)), shard=shard, n_shards=n_shards)
-    artifacts.write_table(out, "predict", arrays, attrs)
+    with artifacts.open_superpixels(sp_path) as sp:
+        _check_pool(ds, sp, sp_path)
+        lo, hi = shard_range(sp.n_images, shard, n_shards)
+        attrs = provenance("predict", superpixel_spec=sp.attrs["superpixel_spec"],
+                           classes=list(ds.classes), model=str(model_path),
+                           model_round=int(meta.get("round", -1)), shard=shard,
+                           n_shards=n_shards)
+        first, rows_total = int(sp.sp_offset[lo]), int(sp.sp_offset[hi] - sp.sp_offset[lo])
+        with artifacts.table_writer(out, "predict", attrs) as rows:
+            for key, dtype in STAT_DTYPES.items():
+                rows.create(key, (rows_total, ds.n_classes) if key in ("prob_sum", "pred_hist")
+                            else (rows_total,), dtype)
+            progress = Progress("predict", hi - lo)
+            images = (ds.read_image(n) for n in sp.names[lo:hi])
+            for i, probs in enumerate(_stream_probs(model, images, dev, batch_size), start=lo):
+                a, b = int(sp.sp_offset[i]), int(sp.sp_offset[i + 1])
+                stats = statistics.superpixel_statistics(probs, sp.local_map(i), b - a)
+                for key in STAT_DTYPES:
+                    rows.put(key, a - first, stats[key].astype(STAT_DTYPES[key]))
+                progress(i + 1 - lo)
 
 
 def _stream_probs(model, images, device, batch_size):
@@ -272,60 +290,97 @@ def _stream_probs(model, images, device, batch_size):
 # ------------------------------------------------------------------ merge
 
 
-def _read_stats(path: str, sp: Superpixels, sp_path: str) -> dict:
-    stats, attrs = artifacts.read_table(path, "predict", statistics.STAT_KEYS)
+def _check_stats(path: str, attrs: dict, n_rows: int, sp: Superpixels, sp_path: str) -> None:
     artifacts.check_same("superpixel spec", [sp_path, path],
                          [sp.attrs["superpixel_spec"], attrs["superpixel_spec"]])
-    if len(stats["count"]) != sp.n_superpixels:
-        raise ArtifactError(f"{path}: {len(stats['count'])} rows but {sp_path} has "
+    if n_rows != sp.n_superpixels:
+        raise ArtifactError(f"{path}: {n_rows} rows but {sp_path} has "
                             f"{sp.n_superpixels} superpixels; rerun predict")
-    return stats
 
 
-def _read_labelled(path: str | None, m: int) -> dict:
+def _unlabelled(m: int) -> dict:
+    return {"label": np.full(m, -1, np.int16), "query": np.full(m, -1, np.int32),
+            "round": np.full(m, -1, np.int16)}
+
+
+class _Rows:
+    """Row blocks of an optional per-superpixel table: the stored rows, or the value a
+    missing table stands for (no labels yet, no merging)."""
+
+    def __init__(self, datasets: dict | None, default):
+        self.datasets, self.default = datasets, default
+
+    def __call__(self, key: str, lo: int, hi: int) -> np.ndarray:
+        if self.datasets is None:
+            return self.default(key, lo, hi)
+        return self.datasets[key][lo:hi]
+
+
+@contextlib.contextmanager
+def _open_labelled(path: str | None, m: int):
     if path is None:
-        return {"label": np.full(m, -1, np.int16), "query": np.full(m, -1, np.int32),
-                "round": np.full(m, -1, np.int16)}
-    arrays, _ = artifacts.read_table(path, "query", ("label", "query", "round"))
-    if len(arrays["label"]) != m:
-        raise ArtifactError(f"{path}: {len(arrays['label'])} rows, expected {m}; rerun query")
-    return arrays
+        yield _Rows(None, lambda key, lo, hi: _unlabelled(hi - lo)[key]), None
+        return
+    with artifacts.open_table(path, "query", ("label", "query", "round")) as (ds, attrs):
+        if ds["label"].shape[0] != m:
+            raise ArtifactError(f"{path}: {ds['label'].shape[0]} rows, expected {m}; "
+                                "rerun query")
+        yield _Rows(ds, None), attrs
+
+
+@contextlib.contextmanager
+def _open_regions(path: str | None, m: int):
+    if path is None:
+        yield _Rows(None, lambda key, lo, hi: np.arange(lo, hi, dtype=np.int64))
+        return
+    with artifacts.open_table(path, "merge", ("region",)) as (ds, _):
+        if ds["region"].shape[0] != m:
+            raise ArtifactError(f"{path}: {ds['region'].shape[0]} rows, expected {m}; "
+                                "rerun merge")
+        yield _Rows(ds, None)
+
+
+def _block_stats(stats: dict, lo: int, hi: int, keys=statistics.STAT_KEYS) -> dict:
+    out = {}
+    for k in keys:
+        value = stats[k][lo:hi]
+        out[k] = value.astype(np.float64) if value.dtype.kind == "f" else value.astype(np.int64)
+    return out
 
 
 def merge(sp_path: str, stats_path: str, labelled_path: str, spec: merging.MergeSpec,
-          out: str) -> np.ndarray:
-    """Merged region (global id of its seed) of every base superpixel."""
-    sp = artifacts.read_superpixels(sp_path)
-    stats = _read_stats(stats_path, sp, sp_path)
-    frozen = _read_labelled(labelled_path, sp.n_superpixels)["label"] >= 0
-    count = np.maximum(stats["count"], 1)[:, None]
-    mean_probs = stats["prob_sum"] / count
-    uncertainty = stats["u_sum"] / count[:, 0]
-    region = np.arange(sp.n_superpixels, dtype=np.int64)
-    edge_bounds = np.searchsorted(sp.edges[:, 0], sp.sp_offset)
-    progress = Progress(f"merge ({spec.mode})", sp.n_images)
-    for i in range(sp.n_images):
-        lo, hi = sp.sp_offset[i], sp.sp_offset[i + 1]
-        edges = sp.edges[edge_bounds[i]:edge_bounds[i + 1]] - lo
-        region[lo:hi] = lo + merging.merge_image(mean_probs[lo:hi], uncertainty[lo:hi], edges,
-                                                 frozen[lo:hi], spec)
-        progress(i + 1)
-    n_regions = len(np.unique(region))
-    log.info("merge: %d base superpixels -> %d regions (%.2f per region)", sp.n_superpixels,
-             n_regions, sp.n_superpixels / n_regions)
-    attrs = provenance("merge", spec.as_dict(), superpixel_spec=sp.attrs["superpixel_spec"],
-                       n_regions=n_regions)
-    artifacts.write_table(out, "merge", {"region": region}, attrs)
-    return region
+          out: str, block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> None:
+    """Merged region (global id of its seed) of every base superpixel.
 
-
-def read_regions(path: str | None, m: int) -> np.ndarray:
-    if path is None:
-        return np.arange(m, dtype=np.int64)
-    arrays, _ = artifacts.read_table(path, "merge", ("region",))
-    if len(arrays["region"]) != m:
-        raise ArtifactError(f"{path}: {len(arrays['region'])} rows, expected {m}; rerun merge")
-    return arrays["region"]
+    Streams the pool in blocks of whole images (edges never cross images): memory follows
+    the block size, not the pool.
+    """
+    with contextlib.ExitStack() as stack:
+        sp = stack.enter_context(artifacts.open_superpixels(sp_path))
+        m = sp.n_superpixels
+        stats, sattrs = stack.enter_context(
+            artifacts.open_table(stats_path, "predict", ("count", "prob_sum", "u_sum")))
+        _check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
+        labelled, _ = stack.enter_context(_open_labelled(labelled_path, m))
+        attrs = provenance("merge", spec.as_dict(), superpixel_spec=sp.attrs["superpixel_spec"])
+        rows = stack.enter_context(artifacts.table_writer(out, "merge", attrs))
+        rows.create("region", (m,), np.int64)
+        progress = Progress(f"merge ({spec.mode})", sp.n_images)
+        n_regions = 0
+        for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
+            lo, hi = int(sp.sp_offset[a]), int(sp.sp_offset[b])
+            block = _block_stats(stats, lo, hi, ("count", "prob_sum", "u_sum"))
+            count = np.maximum(block["count"], 1)
+            image = np.repeat(np.arange(b - a), np.diff(sp.sp_offset[a:b + 1]))
+            region = merging.merge_image(block["prob_sum"] / count[:, None],
+                                         block["u_sum"] / count, sp.edges_of(a, b) - lo,
+                                         labelled("label", lo, hi) >= 0, spec, image)
+            n_regions += int((region == np.arange(hi - lo)).sum())  # one seed per region
+            rows.put("region", lo, lo + region)
+            progress(b)
+        rows.attrs["n_regions"] = n_regions
+    log.info("merge: %d base superpixels -> %d regions (%.2f per region)", m, n_regions,
+             m / max(n_regions, 1))
 
 
 # ------------------------------------------------------------------ acquire
@@ -333,32 +388,52 @@ def read_regions(path: str | None, m: int) -> np.ndarray:
 
 def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
             spec: acquisition.AcquireSpec, budget: int, seed: int, trial: int, round: int,
-            out: str) -> pd.DataFrame:
-    """Top-B regions by the acquisition score. Reads no ground truth."""
+            out: str, block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> pd.DataFrame:
+    """Top-B regions by the acquisition score. Reads no ground truth.
+
+    One pass over the pool in blocks of whole images (a region never spans two images):
+    memory holds a block and the B best candidates of each predicted class.
+    """
     if budget <= 0:
         raise ValueError(f"budget {budget}: each round must ask at least one query")
-    sp = artifacts.read_superpixels(sp_path)
-    stats = _read_stats(stats_path, sp, sp_path)
-    region = read_regions(merged_path, sp.n_superpixels)
-    labelled = _read_labelled(labelled_path, sp.n_superpixels)["label"] >= 0
-    reps, group = np.unique(region, return_inverse=True)
-    region_stats = statistics.sum_rows(stats, group, len(reps))
-    score, u, dominant = acquisition.scores(region_stats, spec)
-    # A region holding any labelled base superpixel is never asked again (merging already
-    # keeps labelled ones apart; this also covers regions from other merge rules).
-    candidate = np.bincount(group, weights=labelled, minlength=len(reps)) == 0
-    rng = np.random.default_rng(derive_seed(seed, trial, round, 2))
-    n_left = int(candidate.sum())
-    if budget > n_left:
+    tie_seed = derive_seed(seed, trial, round, 2)
+    with contextlib.ExitStack() as stack:
+        sp = stack.enter_context(artifacts.open_superpixels(sp_path))
+        m = sp.n_superpixels
+        stats, sattrs = stack.enter_context(
+            artifacts.open_table(stats_path, "predict", statistics.STAT_KEYS))
+        _check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
+        regions = stack.enter_context(_open_regions(merged_path, m))
+        labelled, _ = stack.enter_context(_open_labelled(labelled_path, m))
+        top = acquisition.PoolTopB(spec, stats["pred_hist"].shape[1], budget)
+        progress = Progress("acquire", sp.n_images)
+        for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
+            lo, hi = int(sp.sp_offset[a]), int(sp.sp_offset[b])
+            reps, group = np.unique(regions("region", lo, hi), return_inverse=True)
+            region_stats = statistics.sum_rows(_block_stats(stats, lo, hi), group, len(reps))
+            count = region_stats["count"]
+            safe = np.maximum(count, 1)
+            # A region holding any labelled base superpixel is never asked again (merging
+            # keeps labelled ones apart; this also covers regions from other merge rules).
+            taken = labelled("label", lo, hi) >= 0
+            candidate = np.bincount(group, weights=taken, minlength=len(reps)) == 0
+            top.add({"rep": reps, "count": count, "u": region_stats["u_sum"] / safe,
+                     "entropy": region_stats["entropy_sum"] / safe,
+                     "dominant": acquisition.dominant_prediction(region_stats["pred_hist"]),
+                     "key": acquisition.tiebreak_keys(reps, tie_seed),
+                     "n_base": np.bincount(group, minlength=len(reps))}, candidate)
+            progress(b)
+        names = sp.names
+        image_of = sp.image_of_ids
+    if budget > top.n_candidates:
         log.warning("budget %d exceeds the %d regions left unlabelled; spending %d", budget,
-                    n_left, n_left)
-    pick = acquisition.select_top(score, candidate, budget, rng)
-    image = sp.image_of()[reps[pick]]
+                    top.n_candidates, top.n_candidates)
+    kept, score = top.finish()
+    image = image_of(kept["rep"])
     table = pd.DataFrame({
-        "query": np.arange(len(pick)), "round": round, "region": reps[pick], "image": image,
-        "image_name": sp.names[image], "n_base": np.bincount(group)[pick],
-        "size": region_stats["count"][pick], "score": score[pick], "uncertainty": u[pick],
-        "predicted": dominant[pick]})
+        "query": np.arange(len(score)), "round": round, "region": kept["rep"], "image": image,
+        "image_name": names[image], "n_base": kept["n_base"], "size": kept["count"],
+        "score": score, "uncertainty": kept["u"], "predicted": kept["dominant"]})
     artifacts.write_csv(out, table[QUERY_COLUMNS])
     return table
 
@@ -368,50 +443,77 @@ def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
 
 def query(queries_path: str, table_path: str, merged_path: str | None,
           prev_labelled_path: str | None, classes: list[str], round: int,
-          out_answers: str, out_labelled: str) -> pd.DataFrame:
-    """Ask the oracle for each query's dominant label; add them to the labelled set."""
+          out_answers: str, out_labelled: str,
+          block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> pd.DataFrame:
+    """Ask the oracle for each query's dominant label; add them to the labelled set.
+
+    Two passes in row blocks: the first gathers each query's ground-truth histogram (and
+    checks nothing is paid twice), the second writes the new labelled set; memory holds a
+    block and the queried superpixels, not the pool.
+    """
     queries = artifacts.read_csv(queries_path)
-    table, tattrs = artifacts.read_table(table_path, "oracle_table", ("gt_hist",))
-    gt_hist = table["gt_hist"]
-    m = len(gt_hist)
-    region = read_regions(merged_path, m)
-    state = {k: v.copy() for k, v in _read_labelled(prev_labelled_path, m).items()}
-    first_query = int(state["query"].max()) + 1 if (state["query"] >= 0).any() else 0
-    if prev_labelled_path is not None:
-        prev_clicks = int(artifacts.read_attrs(prev_labelled_path)["clicks_total"])
-    else:
-        prev_clicks = 0
-    n_classes = gt_hist.shape[1] - 1
-    if n_classes != len(classes):
-        raise ArtifactError(f"{table_path}: histograms have {n_classes} classes, the dataset "
-                            f"{len(classes)}; rerun oracle_table")
-    reps = queries["region"].to_numpy()
-    # Membership: base superpixel b belongs to query k when region[b] == reps[k].
-    lookup = np.full(m, -1, np.int64)
-    lookup[reps] = np.arange(len(reps))
-    member_of = lookup[region]
-    members = member_of >= 0
-    if (state["label"][members] >= 0).any():
-        raise ArtifactError(f"{queries_path}: a query covers superpixels labelled in an earlier "
-                            "round; rerun acquire")
-    hist = np.zeros((len(reps), n_classes + 1), np.int64)
-    np.add.at(hist, member_of[members], gt_hist[members])
-    answer = oracle.dominant_label(hist)
-    qid = first_query + np.arange(len(reps))
-    state["label"][members] = answer[member_of[members]]
-    state["query"][members] = qid[member_of[members]]
-    state["round"][members] = round
-    names = list(classes) + ["void"]
-    answers = queries.assign(query_id=qid, label=answer,
-                             label_name=[names[a] for a in answer], clicks=1)
-    clicks_total = prev_clicks + len(answers)
+    reps = queries["region"].to_numpy().astype(np.int64)
+    by_rep = np.argsort(reps)
+    sorted_reps = reps[by_rep]
+    with contextlib.ExitStack() as stack:
+        table, tattrs = stack.enter_context(
+            artifacts.open_table(table_path, "oracle_table", ("gt_hist",)))
+        gt_hist = table["gt_hist"]
+        m, n_classes = gt_hist.shape[0], gt_hist.shape[1] - 1
+        if n_classes != len(classes):
+            raise ArtifactError(f"{table_path}: histograms have {n_classes} classes, the "
+                                f"dataset {len(classes)}; rerun oracle_table")
+        regions = stack.enter_context(_open_regions(merged_path, m))
+        prev, pattrs = stack.enter_context(_open_labelled(prev_labelled_path, m))
+        prev_clicks = int(pattrs["clicks_total"]) if pattrs is not None else 0
+        # Pass 1: members of every query (global base id, query index) and their histograms.
+        hist = np.zeros((len(reps), n_classes + 1), np.int64)
+        member_ids, member_q = [], []
+        first_query = 0
+        for lo in range(0, m, block_rows):
+            hi = min(m, lo + block_rows)
+            region = regions("region", lo, hi)
+            pos = np.clip(np.searchsorted(sorted_reps, region), 0, max(len(reps) - 1, 0))
+            inside = np.flatnonzero(sorted_reps[pos] == region) if len(reps) else \
+                np.zeros(0, np.int64)
+            q = by_rep[pos[inside]]
+            prev_query = prev("query", lo, hi)
+            first_query = max(first_query, int(prev_query.max()) + 1 if hi > lo else 0)
+            if (prev("label", lo, hi)[inside] >= 0).any():
+                raise ArtifactError(f"{queries_path}: a query covers superpixels labelled in "
+                                    "an earlier round; rerun acquire")
+            if len(inside):
+                block_hist = np.asarray(gt_hist[lo:hi])[inside].astype(np.int64)
+                np.add.at(hist, q, block_hist)
+            member_ids.append(lo + inside)
+            member_q.append(q)
+        answer = oracle.dominant_label(hist)
+        qid = first_query + np.arange(len(reps))
+        member_ids = np.concatenate(member_ids) if member_ids else np.zeros(0, np.int64)
+        member_q = np.concatenate(member_q) if member_q else np.zeros(0, np.int64)
+        clicks_total = prev_clicks + len(reps)
+        attrs = provenance("query", superpixel_spec=tattrs["superpixel_spec"],
+                           classes=list(classes), round=round, clicks_total=clicks_total,
+                           void_label=n_classes)
+        # Pass 2: the previous labelled set with this round's members added.
+        with artifacts.table_writer(out_labelled, "query", attrs) as rows:
+            for key, dtype in (("label", np.int16), ("query", np.int32), ("round", np.int16)):
+                rows.create(key, (m,), dtype)
+            for lo in range(0, m, block_rows):
+                hi = min(m, lo + block_rows)
+                a, b = np.searchsorted(member_ids, [lo, hi])
+                ids, q = member_ids[a:b] - lo, member_q[a:b]
+                for key, value in (("label", answer[q]), ("query", qid[q]), ("round", round)):
+                    block = np.array(prev(key, lo, hi))
+                    block[ids] = value
+                    rows.put(key, lo, block)
+            names = list(classes) + ["void"]
+            answers = queries.assign(query_id=qid, label=answer,
+                                     label_name=[names[x] for x in answer], clicks=1)
+            artifacts.write_csv(out_answers, answers)
     void = int((answer == n_classes).sum())
     log.info("query: %d clicks this round (%d void-dominant, nothing learnt from them), "
              "%d in total", len(answers), void, clicks_total)
-    artifacts.write_csv(out_answers, answers)
-    attrs = provenance("query", superpixel_spec=tattrs["superpixel_spec"], classes=list(classes),
-                       round=round, clicks_total=clicks_total, void_label=n_classes)
-    artifacts.write_table(out_labelled, "query", state, attrs)
     return answers
 
 
@@ -428,7 +530,6 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
     if threads:
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
-    sp = artifacts.read_superpixels(sp_path)
     state, lattrs = artifacts.read_table(labelled_path, "query", ("label", "query", "round"))
     void_label = int(lattrs["void_label"])
     model = None
@@ -439,23 +540,24 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
     if spec.scope == "new" and prev_sieved_path is not None:
         prev, _ = artifacts.read_table(prev_sieved_path, "sieve")
         reuse = {"pixel": prev["pixel"], "kept": prev["kept"]}
-    useful = (state["label"] >= 0) & (state["label"] != void_label)
-    images = np.unique(sp.image_of()[useful])
-    pixels, labels, queries, confs = [], [], [], []
-    progress = Progress("sieve: labelled pixels", len(images))
-    for k, i in enumerate(images):
-        local = sp.local_map(i).ravel()
-        gid = sp.sp_offset[i] + local
-        lab = state["label"][gid]
-        inside = np.flatnonzero((lab >= 0) & (lab != void_label))
-        pixels.append(sp.pixel_offset[i] + inside)
-        labels.append(lab[inside])
-        queries.append(state["query"][gid[inside]])
-        if model is not None:
-            probs = next(predict_probabilities(model, [ds.read_image(sp.names[i])], dev))
-            flat = probs.reshape(probs.shape[0], -1)
-            confs.append(flat[lab[inside], inside])
-        progress(k + 1)
+    with artifacts.open_superpixels(sp_path) as sp:
+        useful = (state["label"] >= 0) & (state["label"] != void_label)
+        images = np.unique(sp.image_of()[useful])
+        pixels, labels, queries, confs = [], [], [], []
+        progress = Progress("sieve: labelled pixels", len(images))
+        for k, i in enumerate(images):
+            local = sp.local_map(i).ravel()
+            gid = sp.sp_offset[i] + local
+            lab = state["label"][gid]
+            inside = np.flatnonzero((lab >= 0) & (lab != void_label))
+            pixels.append(sp.pixel_offset[i] + inside)
+            labels.append(lab[inside])
+            queries.append(state["query"][gid[inside]])
+            if model is not None:
+                probs = next(predict_probabilities(model, [ds.read_image(sp.names[i])], dev))
+                flat = probs.reshape(probs.shape[0], -1)
+                confs.append(flat[lab[inside], inside])
+            progress(k + 1)
     pixel = np.concatenate(pixels) if pixels else np.zeros(0, np.int64)
     label = np.concatenate(labels).astype(np.uint8) if labels else np.zeros(0, np.uint8)
     qid = np.concatenate(queries).astype(np.int64) if queries else np.zeros(0, np.int64)
@@ -514,10 +616,10 @@ def train_stage(dataset_cfg: dict, sp_path: str, sieved_path: str, spec: TrainSp
     if spec.threads:
         torch.set_num_threads(spec.threads)
     ds = dataset_from(dataset_cfg)
-    sp = artifacts.read_superpixels(sp_path)
     sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
-    targets = sparse_targets(sp, sieved)
-    images = [ds.read_image(sp.names[i]) for i in targets]
+    with artifacts.open_superpixels(sp_path) as sp:
+        targets = sparse_targets(sp, sieved)
+        images = [ds.read_image(sp.names[i]) for i in targets]
     log.info("train: round %d, %d labelled pixels over %d images, %s for %d iterations",
              round, int(sieved["kept"].sum()), len(images), spec.model, spec.iterations)
     seed_everything(derive_seed(seed, trial))  # same initial weights every round of a trial
@@ -623,9 +725,9 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         metrics.update(query_summary(artifacts.read_csv(answers_path),
                                      list(ds.classes) + ["void"]))
     if sieved_path is not None and sp_path is not None:
-        sp = artifacts.read_superpixels(sp_path)
         sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
-        metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
+        with artifacts.open_superpixels(sp_path) as sp:
+            metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
     log.info("evaluate: mIoU %.4f after %d clicks", metrics["miou"], clicks)
     artifacts.write_json(out, metrics)
     return metrics
