@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -240,11 +242,52 @@ def test_pictures_of_every_round(run):
     assert (exp(workdir) / "report" / "rounds.html").exists()
 
 
-def test_html_report_renders_in_a_browser(run, tmp_path):
-    """`snakemake --report` makes one HTML file; headless Chromium renders its plot and
-    pictures (the screenshot is kept next to the report for a person to look at)."""
-    import shutil
+# Opens one result in the report's own viewer (the same call its "eye" buttons make), then
+# reports in the page title whether the shown image decoded, for --dump-dom to read back.
+_VIEW_SCRIPT = """<script>
+setTimeout(function () {
+  var key = Object.keys(results).find(function (k) { return k.endsWith(%(suffix)s); });
+  app.setView({navbarMode: "resultinfo", content: %(kind)s, contentPath: results[key].data_uri,
+               resultPath: key});
+  setTimeout(function () {
+    var img = document.querySelector('img[src^="data:image/png"]');
+    var frame = document.querySelector('iframe[src^="data:text/html"]');
+    document.title = "ASAL-VIEW " + key + " img=" +
+      (img && img.complete ? img.naturalWidth + "x" + img.naturalHeight : "none") +
+      " iframe=" + (frame ? "yes" : "none");
+  }, 1500);
+}, 1000);
+</script>"""
+
+
+def _view_in_chromium(chromium: str, report: Path, suffix: str, kind: str, shot: Path) -> str:
+    """Show one result of the report in headless Chromium; return the page title it set and
+    leave a screenshot at `shot`."""
     import subprocess
+
+    html = report.read_text()
+    script = _VIEW_SCRIPT % {"suffix": json.dumps(suffix), "kind": json.dumps(kind)}
+    at = html.rindex("</body>")
+    page = shot.with_suffix(".html")
+    page.write_text(html[:at] + script + html[at:])
+    args = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+            "--virtual-time-budget=8000", "--window-size=1400,1000"]
+    dom = subprocess.run([*args, "--dump-dom", page.as_uri()], check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    subprocess.run([*args, f"--screenshot={shot}", page.as_uri()], check=True,
+                   capture_output=True, timeout=120)
+    m = re.search(r"<title>(ASAL-VIEW[^<]*)</title>", dom)
+    assert m, f"the report's viewer did not run in Chromium: {dom[:500]}"
+    return m.group(1)
+
+
+def test_html_report_renders_in_a_browser(run, tmp_path):
+    """`snakemake --report` makes one HTML file; in headless Chromium its own viewer shows
+    the mIoU plot, a picture of a round and the per-round table (screenshots are kept next
+    to the report for a person to look at)."""
+    import shutil
+
+    import cv2
 
     workdir, _ = run
     report = workdir / "report.html"
@@ -255,14 +298,24 @@ def test_html_report_renders_in_a_browser(run, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (Debian package 'chromium'); .ci/run installs it")
-    shot = workdir / "report.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                    "--virtual-time-budget=15000", "--window-size=1400,1000",
-                    f"--screenshot={shot}", report.as_uri()],
-                   check=True, capture_output=True, timeout=120)
-    import cv2
+    plot = cv2.imread(str(exp(workdir) / "report/miou_vs_clicks.png"))
+    picture = cv2.imread(str(exp(workdir) / "report/pictures/AMSP+S/trial0/round2/queries.png"))
+    views = [("report/miou_vs_clicks.png", "img", plot),
+             ("AMSP+S/trial0/round2/queries.png", "img", picture),
+             ("report/rounds.html", "html", None)]
+    for k, (suffix, kind, source) in enumerate(views):
+        shot = workdir / f"report_view{k}.png"
+        title = _view_in_chromium(chromium, report, suffix, kind, shot)
+        image = cv2.imread(str(shot))
+        assert image is not None and image.shape[:2] == (1000, 1400)
+        content = image[:, 720:]  # right of the result-info bar
+        if kind == "img":
+            h, w = source.shape[:2]
+            assert f"img={w}x{h}" in title, title  # the very PNG, decoded at its full size
+            # ...and drawn: the pane has the picture's many colours, not a blank page.
+            assert len(np.unique(content.reshape(-1, 3), axis=0)) > 50
+        else:
+            assert "iframe=yes" in title, title
+            # The table's text: dark pixels in the content pane.
+            assert (content.max(axis=2) < 100).sum() > 2000
 
-    image = cv2.imread(str(shot))
-    assert image is not None and image.shape[:2] == (1000, 1400)
-    # A rendered report is not a blank page: many distinct colours.
-    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 50
