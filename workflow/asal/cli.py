@@ -164,9 +164,7 @@ def run(args: argparse.Namespace) -> None:
     from . import stages
     from .acquisition import AcquireSpec
     from .merging import MergeSpec
-    from .sieving import SieveSpec
     from .superpixels import SeedsSpec
-    from .training import TrainSpec
 
     c = args.command
     if c == "synthesize":
@@ -204,10 +202,14 @@ def run(args: argparse.Namespace) -> None:
         stages.query(args.queries, args.oracle_table, args.merged, args.labelled,
                      list(ds.classes), args.round, args.answers, args.labelled_out)
     elif c == "sieve":
+        from .sieving import SieveSpec
+
         stages.sieve(args.dataset, args.superpixels, args.labelled, args.model, args.previous,
                      _spec(SieveSpec, args.spec), args.round, args.out, args.device,
                      args.threads)
     elif c == "train":
+        from .training import TrainSpec
+
         stages.train_stage(args.dataset, args.superpixels, args.sieved,
                            _spec(TrainSpec, args.spec), args.seed, args.trial, args.round,
                            args.init, args.out, args.log_out)

@@ -12,15 +12,21 @@ import logging
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import torch
 
-from . import acquisition, artifacts, blocks, merging, oracle, sieving, statistics, superpixels
+from . import acquisition, artifacts, blocks, merging, oracle, statistics, superpixels
 from .artifacts import ArtifactError, Superpixels, provenance
 from .datasets import VOID, Dataset, open_dataset
-from .models import build_model, load_checkpoint, resolve_device, save_checkpoint
-from .training import TrainSpec, predict_probabilities, seed_everything, train
+
+if TYPE_CHECKING:
+    from .sieving import SieveSpec
+    from .training import TrainSpec
+
+# torch, the models and kneed are imported by the stages that run a model: merge, acquire
+# and query start in a fraction of a second without them.
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +254,10 @@ def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: 
             threads: int = 0, batch_size: int = 8, shard: int = 0, n_shards: int = 1) -> None:
     """One forward pass over the pool (or one shard of it), reduced to per base superpixel
     statistics, written image by image."""
+    import torch
+
+    from .models import load_checkpoint, resolve_device
+
     if threads:
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
@@ -277,6 +287,8 @@ def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: 
 
 def _stream_probs(model, images, device, batch_size):
     """Batch a stream of images without holding the pool in memory."""
+    from .training import predict_probabilities
+
     chunk = []
     for image in images:
         chunk.append(image)
@@ -521,12 +533,18 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
 
 
 def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str | None,
-          prev_sieved_path: str | None, spec: sieving.SieveSpec, round: int, out: str,
+          prev_sieved_path: str | None, spec: SieveSpec, round: int, out: str,
           device: str = "auto", threads: int = 0) -> dict:
     """Labelled pixels of every queried region, each kept or sieved out (eq. 8-9).
 
     Without a model (round 0) every pixel of a non-void region is kept.
     """
+    import torch
+
+    from . import sieving
+    from .models import load_checkpoint, resolve_device
+    from .training import predict_probabilities
+
     if threads:
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
@@ -613,6 +631,11 @@ def sparse_targets(sp: Superpixels, sieved: dict) -> dict[int, np.ndarray]:
 def train_stage(dataset_cfg: dict, sp_path: str, sieved_path: str, spec: TrainSpec, seed: int,
                 trial: int, round: int, init_path: str | None, out_model: str,
                 out_log: str) -> None:
+    import torch
+
+    from .models import build_model, load_checkpoint, resolve_device, save_checkpoint
+    from .training import seed_everything, train
+
     if spec.threads:
         torch.set_num_threads(spec.threads)
     ds = dataset_from(dataset_cfg)
@@ -700,6 +723,10 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
              device: str = "auto", threads: int = 0, sp_path: str | None = None,
              sieved_path: str | None = None, answers_path: str | None = None) -> dict:
     """mIoU on the evaluation split, plus (when given the round's labels) their quality."""
+    import torch
+
+    from .models import load_checkpoint, resolve_device
+
     if threads:
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
