@@ -61,6 +61,9 @@ def test_every_rule_has_log_and_benchmark(run):
                  "query", "sieve", "train", "evaluate", "predict", "report"]:
         assert list(logs.glob(f"{rule}*")), rule
         assert list(benches.glob(f"{rule}*")), rule
+    # Every log ends in .log and every benchmark file in .tsv, sharded or not.
+    assert all(p.suffix == ".log" for p in logs.rglob("*") if p.is_file())
+    assert all(p.suffix == ".tsv" for p in benches.rglob("*") if p.is_file())
     text = (logs / "train" / "AMSP+S" / "trial0" / "round1.log").read_text()
     assert "train: 15/15" in text
 

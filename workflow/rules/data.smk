@@ -33,9 +33,9 @@ rule superpixelize:
         spec=spec_json(config["superpixels"]),
         shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
     log:
-        LOG("superpixelize", per_round=False).replace(".log", "" if SHARDS == 1 else ".{shard}.log"),
+        LOG("superpixelize", per_round=False).replace(".log", ".log" if SHARDS == 1 else ".{shard}.log"),
     benchmark:
-        BENCH("superpixelize", per_round=False).replace(".tsv", "" if SHARDS == 1 else ".{shard}.tsv")
+        BENCH("superpixelize", per_round=False).replace(".tsv", ".tsv" if SHARDS == 1 else ".{shard}.tsv")
     resources:
         runtime=runtime_of("superpixelize"),
         mem_mb=mem_mb_of("superpixelize"),

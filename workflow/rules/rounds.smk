@@ -229,9 +229,9 @@ rule predict:
         shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
     threads: 1
     log:
-        LOG("predict").replace(".log", "" if SHARDS == 1 else ".{shard}.log"),
+        LOG("predict").replace(".log", ".log" if SHARDS == 1 else ".{shard}.log"),
     benchmark:
-        BENCH("predict").replace(".tsv", "" if SHARDS == 1 else ".{shard}.tsv")
+        BENCH("predict").replace(".tsv", ".tsv" if SHARDS == 1 else ".{shard}.tsv")
     resources:
         runtime=runtime_of("predict"),
         mem_mb=mem_mb_of("predict"),
