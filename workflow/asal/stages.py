@@ -534,7 +534,7 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
 
 def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str | None,
           prev_sieved_path: str | None, spec: SieveSpec, round: int, out: str,
-          device: str = "auto", threads: int = 0) -> dict:
+          device: str = "auto", threads: int = 0, batch_size: int = 8) -> dict:
     """Labelled pixels of every queried region, each kept or sieved out (eq. 8-9).
 
     Without a model (round 0) every pixel of a non-void region is kept.
@@ -543,7 +543,6 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
 
     from . import sieving
     from .models import load_checkpoint, resolve_device
-    from .training import predict_probabilities
 
     if threads:
         torch.set_num_threads(threads)
@@ -563,6 +562,9 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
         images = np.unique(sp.image_of()[useful])
         pixels, labels, queries, confs = [], [], [], []
         progress = Progress("sieve: labelled pixels", len(images))
+        if model is not None:  # batched like predict: one stream over the labelled images
+            stream = _stream_probs(model, (ds.read_image(sp.names[i]) for i in images), dev,
+                                   batch_size)
         for k, i in enumerate(images):
             local = sp.local_map(i).ravel()
             gid = sp.sp_offset[i] + local
@@ -572,7 +574,7 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
             labels.append(lab[inside])
             queries.append(state["query"][gid[inside]])
             if model is not None:
-                probs = next(predict_probabilities(model, [ds.read_image(sp.names[i])], dev))
+                probs = next(stream)
                 flat = probs.reshape(probs.shape[0], -1)
                 confs.append(flat[lab[inside], inside])
             progress(k + 1)
