@@ -174,3 +174,42 @@ def test_select_top_ties_only_reorder_tied_items():
         assert sorted(got[1:4].tolist()) == [1, 2, 3]
         orders.add(tuple(got[1:4].tolist()))
     assert len(orders) > 1  # the tie is actually broken at random
+
+
+# ---------------------------------------------------------------- PoolTopB (streamed top B)
+
+
+@pytest.mark.parametrize("function", ["classbal_pixel", "classbal_superpixel", "bvsb",
+                                      "entropy", "random"])
+@pytest.mark.parametrize("normalize", ["none", "minmax"])
+@pytest.mark.parametrize("budget", [1, 3, 40])
+def test_pool_top_b_in_blocks_equals_whole_pool(function, normalize, budget):
+    # 600 regions in 30 blocks of 20, 3 classes; u and entropy on a coarse grid so that many
+    # regions tie (only the seeded keys order them) and the per-class floors are hit often.
+    rng = np.random.default_rng(7)
+    n, n_classes = 600, 3
+    count = rng.integers(1, 50, n)
+    u = rng.integers(0, 5, n) / 4
+    entropy = rng.integers(0, 3, n) / 2
+    dominant = rng.choice(n_classes, n, p=[0.7, 0.2, 0.1])
+    pred_hist = np.zeros((n, n_classes), np.int64)
+    pred_hist[np.arange(n), dominant] = count
+    candidate = rng.random(n) < 0.8
+    keys = tiebreak_keys(np.arange(n), 5)
+    spec = AcquireSpec(function=function, normalize=normalize)
+    score, _, _ = scores({"count": count, "u_sum": u * count, "entropy_sum": entropy * count,
+                          "pred_hist": pred_hist}, spec)
+    expected = select_top(score, candidate, budget, keys)
+
+    from asal.acquisition import PoolTopB
+
+    top = PoolTopB(spec, n_classes, budget)
+    for lo in range(0, n, 20):
+        sl = slice(lo, lo + 20)
+        top.add({"rep": np.arange(n)[sl], "count": count[sl], "u": u[sl],
+                 "entropy": entropy[sl], "dominant": dominant[sl], "key": keys[sl],
+                 "n_base": np.ones(20, np.int64)}, candidate[sl])
+    kept, got_score = top.finish()
+    np.testing.assert_array_equal(kept["rep"], expected)
+    np.testing.assert_allclose(got_score, score[expected])
+    assert top.n_candidates == candidate.sum()

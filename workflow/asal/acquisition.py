@@ -102,6 +102,9 @@ class PoolTopB:
 
     Feed every block's regions (candidates or not: p(c) and the minmax range count them
     all); `finish` applies the pool-wide p(c) and returns the top B as `scores` would have.
+    Candidates gather in a buffer that is cut back to the B best of each class whenever it
+    outgrows a few times that, so the sort runs a handful of times, not once per block; once
+    a class holds B, a newcomer below its B-th best is dropped on arrival.
     """
 
     FIELDS = ("rep", "count", "u", "entropy", "dominant", "key", "n_base")
@@ -111,7 +114,9 @@ class PoolTopB:
         self.pixel_mass = np.zeros(n_classes)
         self.region_mass = np.zeros(n_classes)
         self.u_min, self.u_max = np.inf, -np.inf
-        self.kept: dict | None = None
+        self.parts: list[dict] = []
+        self.n_buffered = 0
+        self.floor = np.full(n_classes, -np.inf)  # B-th best value of each full class
         self.n_candidates = 0
 
     def add(self, rows: dict, candidate: np.ndarray) -> None:
@@ -123,20 +128,38 @@ class PoolTopB:
             self.u_min = min(self.u_min, float(rows["u"].min()))
             self.u_max = max(self.u_max, float(rows["u"].max()))
         self.n_candidates += int(candidate.sum())
-        new = {k: np.asarray(rows[k])[candidate] for k in self.FIELDS}
-        merged = new if self.kept is None else {
-            k: np.concatenate([self.kept[k], new[k]]) for k in self.FIELDS}
+        value = within_class_value(self.spec.function, rows["u"], rows["entropy"])
+        # Ties with the floor stay: the seeded key decides them at the next cut.
+        take = candidate & (value >= self.floor[rows["dominant"]])
+        if take.any():
+            self.parts.append({k: np.asarray(rows[k])[take] for k in self.FIELDS})
+            self.n_buffered += int(take.sum())
+        if self.n_buffered > 4 * self.n_classes * max(self.budget, 1):
+            self._cut()
+
+    def _cut(self) -> None:
+        """Keep the B best of each class by (value, key); update the floors."""
+        if not self.parts:
+            return
+        merged = {k: np.concatenate([p[k] for p in self.parts]) for k in self.FIELDS}
         value = within_class_value(self.spec.function, merged["u"], merged["entropy"])
         order = np.lexsort((merged["key"], -value, merged["dominant"]))
         cls = merged["dominant"][order]
-        first = np.searchsorted(cls, cls, side="left")  # rank within the class
-        keep = order[np.arange(len(order)) - first < self.budget]
-        self.kept = {k: v[keep] for k, v in merged.items()}
+        rank = np.arange(len(order)) - np.searchsorted(cls, cls, side="left")
+        keep = order[rank < self.budget]
+        self.parts = [{k: v[keep] for k, v in merged.items()}]
+        self.n_buffered = len(keep)
+        full = np.bincount(merged["dominant"][keep], minlength=self.n_classes) >= self.budget
+        last = order[rank == self.budget - 1]  # the B-th best of each full class
+        self.floor[:] = -np.inf
+        self.floor[merged["dominant"][last]] = value[last]
+        self.floor[~full] = -np.inf
 
     def finish(self) -> tuple[dict, np.ndarray]:
         """(kept rows, their scores), the top B best first."""
-        kept = self.kept or {k: np.zeros(0, np.uint64 if k == "key" else np.int64)
-                             for k in self.FIELDS}
+        self._cut()
+        kept = self.parts[0] if self.parts else {
+            k: np.zeros(0, np.uint64 if k == "key" else np.int64) for k in self.FIELDS}
         score = pool_scores(kept["u"].astype(np.float64), kept["entropy"].astype(np.float64),
                             kept["dominant"], self.spec, self._prior(),
                             (self.u_min, self.u_max))

@@ -398,6 +398,10 @@ def merge(sp_path: str, stats_path: str, labelled_path: str, spec: merging.Merge
 # ------------------------------------------------------------------ acquire
 
 
+# What scoring reads: no class probabilities (a fifth of the predict file's bytes remain).
+ACQUIRE_KEYS = ("count", "u_sum", "entropy_sum", "pred_hist")
+
+
 def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
             spec: acquisition.AcquireSpec, budget: int, seed: int, trial: int, round: int,
             out: str, block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> pd.DataFrame:
@@ -413,7 +417,7 @@ def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
         sp = stack.enter_context(artifacts.open_superpixels(sp_path))
         m = sp.n_superpixels
         stats, sattrs = stack.enter_context(
-            artifacts.open_table(stats_path, "predict", statistics.STAT_KEYS))
+            artifacts.open_table(stats_path, "predict", ACQUIRE_KEYS))
         _check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
         regions = stack.enter_context(_open_regions(merged_path, m))
         labelled, _ = stack.enter_context(_open_labelled(labelled_path, m))
@@ -422,7 +426,8 @@ def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
         for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
             lo, hi = int(sp.sp_offset[a]), int(sp.sp_offset[b])
             reps, group = np.unique(regions("region", lo, hi), return_inverse=True)
-            region_stats = statistics.sum_rows(_block_stats(stats, lo, hi), group, len(reps))
+            region_stats = statistics.sum_rows(_block_stats(stats, lo, hi, ACQUIRE_KEYS),
+                                               group, len(reps))
             count = region_stats["count"]
             safe = np.maximum(count, 1)
             # A region holding any labelled base superpixel is never asked again (merging
