@@ -76,4 +76,6 @@ def sieve_regions(confidence: np.ndarray, region: np.ndarray, n_regions: int,
         members = order[bounds[r]:bounds[r + 1]]
         if len(members):
             thresholds[r] = region_threshold(confidence[members], spec)
-    return confidence >= thresholds[region], thresholds
+    # A region kept whole (-inf) keeps even pixels whose confidence was never computed (NaN).
+    cut = thresholds[region]
+    return np.isneginf(cut) | (confidence >= cut), thresholds

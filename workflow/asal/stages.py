@@ -562,41 +562,50 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
     if spec.scope == "new" and prev_sieved_path is not None:
         prev, _ = artifacts.read_table(prev_sieved_path, "sieve")
         reuse = {"pixel": prev["pixel"], "kept": prev["kept"]}
+    n_q = int(state["query"].max()) + 1 if (state["query"] >= 0).any() else 0
+    q_round = np.full(n_q, -1)
+    q_round[state["query"][state["query"] >= 0]] = state["round"][state["query"] >= 0]
     with artifacts.open_superpixels(sp_path) as sp:
         useful = (state["label"] >= 0) & (state["label"] != void_label)
         images = np.unique(sp.image_of()[useful])
-        pixels, labels, queries, confs = [], [], [], []
-        progress = Progress("sieve: labelled pixels", len(images))
-        if model is not None:  # batched like predict: one stream over the labelled images
-            stream = _stream_probs(model, (ds.read_image(sp.names[i]) for i in images), dev,
-                                   batch_size)
-        for k, i in enumerate(images):
-            local = sp.local_map(i).ravel()
-            gid = sp.sp_offset[i] + local
+        pixels, labels, queries = [], [], []
+        for i in images:
+            gid = sp.sp_offset[i] + sp.local_map(i).ravel()
             lab = state["label"][gid]
             inside = np.flatnonzero((lab >= 0) & (lab != void_label))
             pixels.append(sp.pixel_offset[i] + inside)
             labels.append(lab[inside])
             queries.append(state["query"][gid[inside]])
-            if model is not None:
-                probs = next(stream)
+        pixel = np.concatenate(pixels) if pixels else np.zeros(0, np.int64)
+        label = np.concatenate(labels).astype(np.uint8) if labels else np.zeros(0, np.uint8)
+        qid = np.concatenate(queries).astype(np.int64) if queries else np.zeros(0, np.int64)
+        # The model is run only where a confidence can matter: regions large enough to be
+        # sieved (smaller ones are kept whole) and not keeping an earlier decision.
+        size = np.bincount(qid, minlength=n_q)
+        judged = size >= spec.min_size
+        if reuse:
+            judged &= q_round >= round
+        conf = np.full(len(pixel), np.nan)
+        if model is not None:
+            starts = np.concatenate([[0], np.cumsum([len(p) for p in pixels])])
+            need = [k for k in range(len(images)) if judged[queries[k]].any()]
+            log.info("sieve: running the model on %d of the %d labelled images (the others "
+                     "hold only regions under %d px or decided earlier)", len(need),
+                     len(images), spec.min_size)
+            progress = Progress("sieve: model", len(need))
+            stream = _stream_probs(model, (ds.read_image(sp.names[images[k]]) for k in need),
+                                   dev, batch_size)
+            for done, (k, probs) in enumerate(zip(need, stream), start=1):
                 flat = probs.reshape(probs.shape[0], -1)
-                confs.append(flat[lab[inside], inside])
-            progress(k + 1)
-    pixel = np.concatenate(pixels) if pixels else np.zeros(0, np.int64)
-    label = np.concatenate(labels).astype(np.uint8) if labels else np.zeros(0, np.uint8)
-    qid = np.concatenate(queries).astype(np.int64) if queries else np.zeros(0, np.int64)
-    n_q = int(state["query"].max()) + 1 if (state["query"] >= 0).any() else 0
+                local = pixels[k] - sp.pixel_offset[images[k]]
+                conf[starts[k]:starts[k + 1]] = flat[labels[k], local]
+                progress(done)
     thresholds = np.full(n_q, -np.inf)
     if model is None:
         kept = np.ones(len(pixel), bool)
-        conf = np.full(len(pixel), np.nan)
     else:
-        conf = np.concatenate(confs)
         kept, thresholds = sieving.sieve_regions(conf, qid, n_q, spec)
         if reuse:  # scope "new": earlier rounds' regions keep their earlier decision
-            q_round = np.full(n_q, -1)
-            q_round[state["query"][state["query"] >= 0]] = state["round"][state["query"] >= 0]
             old = q_round[qid] < round
             pos = np.searchsorted(reuse["pixel"], pixel[old])
             kept[old] = reuse["kept"][np.clip(pos, 0, len(reuse["kept"]) - 1)]
