@@ -322,3 +322,26 @@ def test_html_report_renders_in_a_browser(run, tmp_path):
             # The table's text: dark pixels in the content pane.
             assert (content.max(axis=2) < 100).sum() > 2000
 
+
+
+@pytest.mark.parametrize("name", ["camvid", "cityscapes"])
+def test_shipped_configs_validate_and_plan(name, tmp_path):
+    """The benchmark configs under workflow/configs pass the schema and give a full plan
+    (a dry run needs no data), as `snakemake --configfile PATH` would use them."""
+    import yaml
+
+    from workflow_helpers import REPO
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    shipped = yaml.safe_load((REPO / "workflow/configs" / f"{name}.yaml").read_text())
+    for key, value in shipped.items():  # Snakemake's merge: nested keys update, others replace
+        config[key] = {**config[key], **value} if isinstance(value, dict) and \
+            isinstance(config.get(key), dict) else value
+    write_config(tmp_path, config)
+    jobs = planned_jobs(snakemake(tmp_path, "-n").stdout)
+    rules = {rule for rule, _ in jobs}
+    assert {"superpixelize", "predict", "merge", "acquire", "query", "sieve", "train",
+            "evaluate", "report"} <= rules
+    n_train = sum(rule == "train" for rule, _ in jobs)
+    # warm-up per trial, then one training per method, trial and round
+    assert n_train == shipped["trials"] * (1 + len(shipped["methods"]) * shipped["rounds"])
