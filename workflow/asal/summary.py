@@ -27,6 +27,32 @@ def _preview(array: np.ndarray, rows: int) -> str:
         return np.array2string(head, prefix="      ")
 
 
+# Values read to summarise one dataset: all of them up to this many, read block by block so
+# memory stays small; beyond it (a Cityscapes superpixel map holds 6 billion), the first rows.
+_SUMMARY_VALUES = 1 << 27
+_BLOCK_VALUES = 1 << 22
+
+
+def _summary_lines(data) -> list[str]:
+    """min, max and mean of a numeric dataset, streamed."""
+    row = int(np.prod(data.shape[1:])) or 1
+    n_rows = min(data.shape[0], max(1, _SUMMARY_VALUES // row))
+    step = max(1, _BLOCK_VALUES // row)
+    lo, hi, total, count = np.inf, -np.inf, 0.0, 0
+    for start in range(0, n_rows, step):
+        values = np.asarray(data[start:min(start + step, n_rows)])
+        if values.dtype.kind == "f":
+            values = values[np.isfinite(values)]
+        if values.size:
+            lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+            total += float(values.astype(np.float64).sum())
+            count += values.size
+    if not count:
+        return []
+    scope = "" if n_rows == data.shape[0] else f" (over the first {n_rows} of {data.shape[0]} rows)"
+    return [f"    min {lo:.6g}, max {hi:.6g}, mean {total / count:.6g}{scope}"]
+
+
 def describe_h5(path: Path, rows: int) -> str:
     import h5py
 
@@ -40,11 +66,7 @@ def describe_h5(path: Path, rows: int) -> str:
             data = f[key]
             lines.append(f"  {key}: shape {data.shape}, {data.dtype}")
             if data.size and data.dtype.kind in "biuf":
-                values = data[()]
-                finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-                if finite.size:
-                    lines.append(f"    min {finite.min():.6g}, max {finite.max():.6g}, "
-                                 f"mean {finite.astype(np.float64).mean():.6g}")
+                lines.extend(_summary_lines(data))
             if data.size:
                 lines.append(f"    first rows: {_preview(data[:rows], rows)}")
     return "\n".join(lines)
