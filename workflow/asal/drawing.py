@@ -6,6 +6,8 @@ the class-balance figure); nothing it computes goes back into the pipeline.
 
 from __future__ import annotations
 
+import contextlib
+
 import logging
 from pathlib import Path
 
@@ -48,8 +50,10 @@ class RunView:
         self.method, self.trial = method, trial
         self.kind = config["superpixels"]
         self.ds = open_dataset(**config["dataset"])
-        self.sp = artifacts.read_superpixels(
-            layout.fill(layout.SUPERPIXELS, experiment=self.exp, spx=self.kind))
+        # Maps stay on disk (a Cityscapes pool's are 25 GB); pictures read one image's.
+        self._files = contextlib.ExitStack()
+        self.sp = self._files.enter_context(artifacts.open_superpixels(
+            layout.fill(layout.SUPERPIXELS, experiment=self.exp, spx=self.kind)))
         self.names = list(self.sp.names)
 
     def path(self, kind: str, round: int) -> Path:
