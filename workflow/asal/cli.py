@@ -133,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=0)
 
     s = stage("draw", "pictures of one method, trial, round and image")
-    s.add_argument("--config", default="config.yaml", help="the experiment's config file")
+    s.add_argument("--config", nargs="+", default=["config.yaml"],
+                   help="the experiment's config: config.yaml, then any file given to "
+                        "snakemake --configfile (merged in that order)")
     s.add_argument("--settings", type=_json, default=None,
                    help="JSON of asal.drawing.draw_settings (what the workflow passes), "
                         "instead of --config")

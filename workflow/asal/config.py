@@ -12,19 +12,40 @@ from . import layout
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
-def load_config(path: str | Path) -> dict:
+def merge_configs(base: dict, override: dict) -> dict:
+    """`override` over `base`, nested mappings key by key: what Snakemake does with a
+    --configfile given over the Snakefile's config.yaml."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_configs(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path | list) -> dict:
+    """A validated config from one file, or several merged in order (the project's
+    config.yaml, then a benchmark config, as `snakemake --configfile` would)."""
     import jsonschema
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: config file missing")
-    config = yaml.safe_load(path.read_text())
+    paths = [Path(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+    config: dict = {}
+    for p in paths:
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: config file missing")
+        config = merge_configs(config, yaml.safe_load(p.read_text()) or {})
     schema = yaml.safe_load(SCHEMA.read_text())
     try:
         jsonschema.validate(config, schema)
     except jsonschema.ValidationError as err:
         where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise ValueError(f"{path}: {where}: {err.message}") from err
+        hint = ""
+        if err.validator == "required" and len(paths) == 1:
+            hint = (f"; a benchmark config only overrides the defaults: give both, e.g. "
+                    f"--config config.yaml {paths[0]}")
+        raise ValueError(f"{' + '.join(map(str, paths))}: {where}: {err.message}{hint}") \
+            from err
     return config
 
 

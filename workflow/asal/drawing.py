@@ -43,7 +43,7 @@ class RunView:
     """The artifacts of one method and trial of an experiment, by round."""
 
     def __init__(self, config: str | dict, method: str, trial: int):
-        if isinstance(config, (str, Path)):
+        if isinstance(config, (str, Path, list)):
             config = draw_settings(load_config(config), method)
         self.config = config
         self.exp = config["experiment"]
