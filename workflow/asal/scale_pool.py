@@ -15,7 +15,7 @@ import numpy as np
 
 from . import artifacts, blocks
 from .artifacts import provenance
-from .stages import STAT_DTYPES
+from .statistics import STAT_KEYS
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,9 @@ def write_pool(shape: PoolShape, paths: dict[str, str]) -> None:
     lab_attrs = provenance("query", superpixel_spec=spec, classes=classes, round=1,
                            void_label=c, clicks_total=0)
     with artifacts.superpixel_writer(paths["superpixels"], sp_attrs) as sp, \
-            artifacts.table_writer(paths["stats"], "predict", stat_attrs) as stats, \
-            artifacts.table_writer(paths["oracle"], "oracle_table", gt_attrs) as gt, \
-            artifacts.table_writer(paths["labelled"], "query", lab_attrs) as lab:
-        for key, dtype in STAT_DTYPES.items():
-            stats.create(key, (m, c) if key in ("prob_sum", "pred_hist") else (m,), dtype)
-        gt.create("gt_hist", (m, c + 1), np.int32)
-        for key, dtype in (("label", np.int16), ("query", np.int32), ("round", np.int16)):
-            lab.create(key, (m,), dtype)
+            artifacts.table_writer(paths["stats"], "predict", stat_attrs, m, c) as stats, \
+            artifacts.table_writer(paths["oracle"], "oracle_table", gt_attrs, m, c) as gt, \
+            artifacts.table_writer(paths["labelled"], "query", lab_attrs, m) as lab:
         clicks = 0
         offsets = np.arange(shape.n_images + 1) * shape.per_image
         for a, b in blocks.image_blocks(offsets):
@@ -116,9 +111,9 @@ def write_pool(shape: PoolShape, paths: dict[str, str]) -> None:
                 lo = int(offsets[i])
                 sp.add(f"synthetic_{i:06d}", None, shape.per_image, rows["count"],
                        grid_edges(shape.grid, rng), shape=shape.image)
-                for key, dtype in STAT_DTYPES.items():
-                    stats.put(key, lo, rows[key].astype(dtype))
-                gt.put("gt_hist", lo, rows["gt_hist"].astype(np.int32))
+                for key in STAT_KEYS:
+                    stats.put(key, lo, rows[key])
+                gt.put("gt_hist", lo, rows["gt_hist"])
                 taken = np.flatnonzero(rng.random(shape.per_image) < shape.labelled_share)
                 label = np.full(shape.per_image, -1, np.int16)
                 label[taken] = rows["gt_hist"][taken].argmax(1)
@@ -127,5 +122,5 @@ def write_pool(shape: PoolShape, paths: dict[str, str]) -> None:
                 clicks += len(taken)
                 lab.put("label", lo, label)
                 lab.put("query", lo, query)
-                lab.put("round", lo, np.where(label >= 0, 0, -1).astype(np.int16))
+                lab.put("round", lo, np.where(label >= 0, 0, -1))
         lab.attrs["clicks_total"] = clicks

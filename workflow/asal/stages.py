@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -70,7 +69,8 @@ def shard_range(n_images: int, shard: int, n_shards: int) -> tuple[int, int]:
 def _write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
                        names_in: list[str], out: str, extra=dict) -> dict:
     """Superpixel maps, areas and adjacency of some pool images, written image by image.
-    `extra()` gives attributes known only at the end. Returns the file's attributes."""
+    `extra()` gives attributes known only at the end. Returns the file's attributes (the
+    writer adds the sizes achieved when it closes)."""
     attrs = provenance("superpixelize", spec, superpixel_spec=spec, classes=list(ds.classes),
                        dataset=ds.identity())
     progress = Progress(what, len(names_in))
@@ -81,10 +81,8 @@ def _write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
             w.add(name, local, n, np.bincount(local.ravel(), minlength=n),
                   superpixels.adjacency(local))
             progress(k + 1)
-        n_sp, n_px = w.n_superpixels[-1], w.n_pixels[-1]
-        w.rows.attrs.update(achieved_per_image=float(n_sp / max(len(names_in), 1)),
-                            achieved_mean_size=float(n_px / max(n_sp, 1)), **extra())
-        return w.rows.attrs
+        w.rows.attrs.update(extra())
+    return w.rows.attrs
 
 
 def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,
@@ -127,17 +125,20 @@ def superpixelize_oracle(dataset_cfg: dict, out: str) -> dict:
     return attrs
 
 
+def _check_shards(paths: list[str], attrs: list) -> None:
+    """Shard files given in order, all of one split."""
+    for k, (path, a) in enumerate(zip(paths, attrs)):
+        if int(a.get("shard", 0)) != k or int(a.get("n_shards", 1)) != len(paths):
+            raise ArtifactError(f"{path}: is shard {a.get('shard')} of {a.get('n_shards')}, "
+                                f"expected {k} of {len(paths)}")
+
+
 def gather_superpixels(shard_paths: list[str], out: str) -> dict:
     """One pool-wide superpixel file from its shards, ids renumbered as if made in one job;
     copied image by image."""
     with contextlib.ExitStack() as stack:
         parts = [stack.enter_context(artifacts.open_superpixels(p)) for p in shard_paths]
-        for k, (path, part) in enumerate(zip(shard_paths, parts)):
-            if int(part.attrs.get("shard", 0)) != k or \
-                    int(part.attrs.get("n_shards", 1)) != len(parts):
-                raise ArtifactError(f"{path}: is shard {part.attrs.get('shard')} of "
-                                    f"{part.attrs.get('n_shards')}, expected {k} of "
-                                    f"{len(parts)}")
+        _check_shards(shard_paths, [part.attrs for part in parts])
         artifacts.check_same("superpixel spec", shard_paths,
                              [p.attrs["superpixel_spec"] for p in parts])
         attrs = dict(parts[0].attrs)
@@ -148,10 +149,7 @@ def gather_superpixels(shard_paths: list[str], out: str) -> dict:
                     lo, hi = int(part.sp_offset[i]), int(part.sp_offset[i + 1])
                     w.add(part.names[i], part.local_map(i), hi - lo, part.area[lo:hi],
                           part.edges_of(i, i + 1) - lo)
-            n_sp, n_px = w.n_superpixels[-1], w.n_pixels[-1]
-            w.rows.attrs.update(achieved_per_image=float(n_sp / max(len(w.names), 1)),
-                                achieved_mean_size=float(n_px / max(n_sp, 1)))
-            return w.rows.attrs
+    return w.rows.attrs
 
 
 def gather_table(shard_paths: list[str], stage: str, out: str,
@@ -159,10 +157,7 @@ def gather_table(shard_paths: list[str], stage: str, out: str,
     """Concatenate the row blocks of a per-superpixel table made in shards, block by block."""
     with contextlib.ExitStack() as stack:
         files = [stack.enter_context(artifacts.open_h5(p, stage)) for p in shard_paths]
-        for k, (path, f) in enumerate(zip(shard_paths, files)):
-            if int(f.attrs.get("shard", 0)) != k or int(f.attrs.get("n_shards", 1)) != len(files):
-                raise ArtifactError(f"{path}: is shard {f.attrs.get('shard')} of "
-                                    f"{f.attrs.get('n_shards')}, expected {k} of {len(files)}")
+        _check_shards(shard_paths, [f.attrs for f in files])
         attrs = dict(files[0].attrs)
         attrs.update(shard=0, n_shards=1, gathered_from=len(files))
         with artifacts.table_writer(out, stage, attrs) as rows:
@@ -196,8 +191,8 @@ def oracle_table(dataset_cfg: dict, sp_path: str, out: str) -> None:
         attrs = provenance("oracle_table", superpixel_spec=sp.attrs["superpixel_spec"],
                            classes=list(ds.classes))
         progress = Progress("oracle table", sp.n_images)
-        with artifacts.table_writer(out, "oracle_table", attrs) as rows:
-            rows.create("gt_hist", (sp.n_superpixels, ds.n_classes + 1), np.int32)
+        with artifacts.table_writer(out, "oracle_table", attrs, sp.n_superpixels,
+                                    ds.n_classes) as rows:
             for i, name in enumerate(sp.names):
                 label = ds.read_label(name)
                 if label.shape != tuple(sp.shapes[i]):
@@ -244,12 +239,6 @@ def draw_warmup(sp_path: str, budget: int, seed: int, trial: int, out: str) -> p
 # ------------------------------------------------------------------ predict
 
 
-# Stored narrower than computed: at Cityscapes scale (24 M rows x 19 classes) float32 sums
-# halve a 3.7 GB file; a sum of a few hundred probabilities keeps 6-7 significant digits.
-STAT_DTYPES = {"count": np.int64, "prob_sum": np.float32, "u_sum": np.float64,
-               "entropy_sum": np.float64, "pred_hist": np.int32}
-
-
 def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: str = "auto",
             threads: int = 0, batch_size: int = 8, shard: int = 0, n_shards: int = 1) -> None:
     """One forward pass over the pool (or one shard of it), reduced to per base superpixel
@@ -271,17 +260,14 @@ def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: 
                            model_round=int(meta.get("round", -1)), shard=shard,
                            n_shards=n_shards)
         first, rows_total = int(sp.sp_offset[lo]), int(sp.sp_offset[hi] - sp.sp_offset[lo])
-        with artifacts.table_writer(out, "predict", attrs) as rows:
-            for key, dtype in STAT_DTYPES.items():
-                rows.create(key, (rows_total, ds.n_classes) if key in ("prob_sum", "pred_hist")
-                            else (rows_total,), dtype)
+        with artifacts.table_writer(out, "predict", attrs, rows_total, ds.n_classes) as rows:
             progress = Progress("predict", hi - lo)
             images = (ds.read_image(n) for n in sp.names[lo:hi])
             for i, probs in enumerate(_stream_probs(model, images, dev, batch_size), start=lo):
                 a, b = int(sp.sp_offset[i]), int(sp.sp_offset[i + 1])
                 stats = statistics.superpixel_statistics(probs, sp.local_map(i), b - a)
-                for key in STAT_DTYPES:
-                    rows.put(key, a - first, stats[key].astype(STAT_DTYPES[key]))
+                for key in statistics.STAT_KEYS:
+                    rows.put(key, a - first, stats[key])
                 progress(i + 1 - lo)
 
 
@@ -311,8 +297,9 @@ def _check_stats(path: str, attrs: dict, n_rows: int, sp: Superpixels, sp_path: 
 
 
 def _unlabelled(m: int) -> dict:
-    return {"label": np.full(m, -1, np.int16), "query": np.full(m, -1, np.int32),
-            "round": np.full(m, -1, np.int16)}
+    """The labelled set before any query: -1 everywhere, in the stored dtypes."""
+    return {key: np.full(m, -1, dtype)
+            for key, (dtype, _) in artifacts.TABLE_COLUMNS["query"].items()}
 
 
 class _Rows:
@@ -375,8 +362,7 @@ def merge(sp_path: str, stats_path: str, labelled_path: str, spec: merging.Merge
         _check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
         labelled, _ = stack.enter_context(_open_labelled(labelled_path, m))
         attrs = provenance("merge", spec.as_dict(), superpixel_spec=sp.attrs["superpixel_spec"])
-        rows = stack.enter_context(artifacts.table_writer(out, "merge", attrs))
-        rows.create("region", (m,), np.int64)
+        rows = stack.enter_context(artifacts.table_writer(out, "merge", attrs, m))
         progress = Progress(f"merge ({spec.mode})", sp.n_images)
         n_regions = 0
         for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
@@ -513,9 +499,7 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
                            classes=list(classes), round=round, clicks_total=clicks_total,
                            void_label=n_classes)
         # Pass 2: the previous labelled set with this round's members added.
-        with artifacts.table_writer(out_labelled, "query", attrs) as rows:
-            for key, dtype in (("label", np.int16), ("query", np.int32), ("round", np.int16)):
-                rows.create(key, (m,), dtype)
+        with artifacts.table_writer(out_labelled, "query", attrs, m) as rows:
             for lo in range(0, m, block_rows):
                 hi = min(m, lo + block_rows)
                 a, b = np.searchsorted(member_ids, [lo, hi])
