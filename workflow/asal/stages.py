@@ -472,7 +472,6 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
         # Pass 1: members of every query (global base id, query index) and their histograms.
         hist = np.zeros((len(reps), n_classes + 1), np.int64)
         member_ids, member_q = [], []
-        first_query = 0
         for lo in range(0, m, block_rows):
             hi = min(m, lo + block_rows)
             region = regions("region", lo, hi)
@@ -480,8 +479,6 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
             inside = np.flatnonzero(sorted_reps[pos] == region) if len(reps) else \
                 np.zeros(0, np.int64)
             q = by_rep[pos[inside]]
-            prev_query = prev("query", lo, hi)
-            first_query = max(first_query, int(prev_query.max()) + 1 if hi > lo else 0)
             if (prev("label", lo, hi)[inside] >= 0).any():
                 raise ArtifactError(f"{queries_path}: a query covers superpixels labelled in "
                                     "an earlier round; rerun acquire")
@@ -491,7 +488,8 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
             member_ids.append(lo + inside)
             member_q.append(q)
         answer = oracle.dominant_label(hist)
-        qid = first_query + np.arange(len(reps))
+        # One click per query, numbered from the first: the next id is the clicks so far.
+        qid = prev_clicks + np.arange(len(reps))
         member_ids = np.concatenate(member_ids) if member_ids else np.zeros(0, np.int64)
         member_q = np.concatenate(member_q) if member_q else np.zeros(0, np.int64)
         clicks_total = prev_clicks + len(reps)
