@@ -78,7 +78,7 @@ def test_hdf5_artifacts_carry_provenance(run):
             assert f.attrs["stage"]
             json.loads(f.attrs["spec"])
     with h5py.File(root / "AMSP+S" / "trial0" / "round2" / "sieved.h5") as f:
-        assert "kneed_version" in f.attrs
+        assert "kneed 0.8.5" in f.attrs["knee_search"]
         assert json.loads(f.attrs["spec"])["threshold"] == "kneedle"
 
 

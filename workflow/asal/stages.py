@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .sieving import SieveSpec
     from .training import TrainSpec
 
-# torch, the models and kneed are imported by the stages that run a model: merge, acquire
+# torch and the models are imported by the stages that run a model: merge, acquire
 # and query start in a fraction of a second without them.
 
 log = logging.getLogger(__name__)
@@ -595,17 +595,11 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
              int(kept.sum()), 100 * kept.mean() if len(kept) else 0)
     attrs = provenance("sieve", spec.as_dict(), superpixel_spec=lattrs["superpixel_spec"],
                        classes=lattrs["classes"], round=round,
-                       kneed_version=_kneed_version(), model=str(model_path))
+                       knee_search=sieving.KNEE_SEARCH, model=str(model_path))
     arrays = {"pixel": pixel, "label": label, "query": qid, "kept": kept, "confidence": conf,
               "threshold": thresholds}
     artifacts.write_table(out, "sieve", arrays, attrs)
     return arrays
-
-
-def _kneed_version() -> str:
-    from importlib.metadata import version
-
-    return version("kneed")
 
 
 # ------------------------------------------------------------------ train
