@@ -87,26 +87,30 @@ def _write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
 
 def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,
                   n_shards: int = 1) -> dict:
-    """SEEDS base superpixels of the pool (or of one shard of it, to be gathered); records the
-    size asked for and the size got."""
+    """SEEDS or SLIC base superpixels of the pool (or of one shard of it, to be gathered);
+    records the algorithm, the size asked for and the size got."""
     ds = dataset_from(dataset_cfg)
     lo, hi = shard_range(len(ds.pool), shard, n_shards)
     ds.check_files(ds.pool[lo:hi])
     requested = []
 
-    def seeds_map(name):
+    def superpixel_map(name):
         image = ds.read_image(name)
-        requested.append(spec.seeds_request(*image.shape[:2])[0])
+        requested.append(superpixels.requested_per_image(image.shape, spec))
         return superpixels.superpixelize_image(image, spec)
 
+    extra = dict(target_size=spec.size, shard=shard, n_shards=n_shards, algorithm=spec.algorithm)
+    if spec.algorithm == "slic":
+        extra["region_size"] = spec.slic_region_size()
     attrs = _write_superpixels(
-        ds, seeds_map, {"source": "seeds", **spec.as_dict()}, "superpixelize",
+        ds, superpixel_map, {"source": spec.algorithm, **spec.as_dict()}, "superpixelize",
         ds.pool[lo:hi], out,
         extra=lambda: dict(requested_per_image=int(np.median(requested)) if requested else 0,
-                           target_size=spec.size, shard=shard, n_shards=n_shards))
-    log.info("superpixelize: asked SEEDS for %d superpixels per image (target size %d px); "
-             "got %.1f per image, mean size %.1f px", attrs["requested_per_image"], spec.size,
-             attrs["achieved_per_image"], attrs["achieved_mean_size"])
+                           **extra))
+    log.info("superpixelize: %s set out with %d superpixels per image (target size %d px); "
+             "got %.1f per image, mean size %.1f px", spec.algorithm.upper(),
+             attrs["requested_per_image"], spec.size, attrs["achieved_per_image"],
+             attrs["achieved_mean_size"])
     return attrs
 
 
