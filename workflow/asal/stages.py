@@ -671,11 +671,23 @@ def confusion(pred: np.ndarray, label: np.ndarray, n_classes: int) -> np.ndarray
 
 
 def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
-    """Per-class IoU = TP / (TP + FP + FN); NaN for a class absent from both."""
+    """Per-class IoU = TP / (TP + FP + FN) (rows: ground truth, columns: prediction).
+
+    NaN (undefined) for a class with no ground-truth pixel, even where it is predicted: the
+    field's convention (mmsegmentation's and HuggingFace's mean IoU), so that a class the
+    evaluation split lacks is left out of the mean instead of counting as 0.
+    """
     tp = np.diag(conf).astype(np.float64)
+    present = conf.sum(1) > 0
     union = conf.sum(0) + conf.sum(1) - tp
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, tp / union, np.nan)
+        return np.where(present, tp / np.maximum(union, 1), np.nan)
+
+
+def mean_iou(iou: np.ndarray) -> float | None:
+    """mIoU over the classes whose IoU is defined; None when none is."""
+    defined = ~np.isnan(iou)
+    return float(iou[defined].mean()) if defined.any() else None
 
 
 def label_quality(sp: Superpixels, sieved: dict, labels_of) -> dict:
@@ -737,10 +749,13 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         progress(k + 1)
     iou = iou_from_confusion(conf)
     clicks = int(artifacts.read_attrs(labelled_path)["clicks_total"])
+    absent = [c for c, v in zip(ds.classes, iou) if np.isnan(v)]
     metrics = {
-        **meta, "clicks": clicks, "miou": float(np.nanmean(iou)),
+        **meta, "clicks": clicks, "miou": mean_iou(iou),
         "pixel_accuracy": float(np.trace(conf) / max(conf.sum(), 1)),
         "iou": {c: (None if np.isnan(v) else float(v)) for c, v in zip(ds.classes, iou)},
+        # no ground-truth pixel in the evaluation split: IoU undefined, left out of miou
+        "classes_absent": absent,
         "evaluation_split": dataset_cfg.get("evaluation_split", "val"),
         "n_evaluation_images": len(ds.evaluation), "asal_version": artifacts.__version__,
     }
@@ -751,6 +766,10 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
         with artifacts.open_superpixels(sp_path) as sp:
             metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
-    log.info("evaluate: mIoU %.4f after %d clicks", metrics["miou"], clicks)
+    if absent:
+        log.info("evaluate: %d classes have no ground-truth pixel in the evaluation split and "
+                 "are left out of mIoU: %s", len(absent), ", ".join(absent))
+    log.info("evaluate: mIoU %s after %d clicks",
+             "undefined" if metrics["miou"] is None else f"{metrics['miou']:.4f}", clicks)
     artifacts.write_json(out, metrics)
     return metrics
