@@ -87,7 +87,7 @@ def test_merge_blocks_equal_per_image_merging(pool, tmp_path, mode, seeds):
 
 
 @pytest.mark.parametrize("function", acquisition.FUNCTIONS)
-@pytest.mark.parametrize("normalize", ["none", "minmax"])
+@pytest.mark.parametrize("normalize", ["none", "minmax", "authors"])
 def test_acquire_blocks_equal_whole_pool_scores(pool, tmp_path, function, normalize):
     spec = acquisition.AcquireSpec(function=function, normalize=normalize)
     merged = tmp_path / "merged.h5"

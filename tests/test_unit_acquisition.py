@@ -104,6 +104,38 @@ def test_scores_minmax_constant_u_gives_zeros():
     np.testing.assert_array_equal(score, np.zeros(4))
 
 
+def test_scores_authors_is_u_over_max_with_float32_class_weights():
+    # u = [.5, .2, .8, .4], max .8 -> u / max = [.625, .25, 1, .5]; p = [.4, .2, .4] as in
+    # classbal_pixel; weights exp(-p) computed in float32 as the authors do.
+    score, u, _ = scores(STATS, AcquireSpec("classbal_pixel", "authors"))
+    np.testing.assert_allclose(u, U)
+    w = [float(np.exp(-np.float32(p))) for p in (.4, .2, .4, .4)]
+    np.testing.assert_array_equal(score, np.array([.625, .25, 1.0, .5]) * w)
+    np.testing.assert_allclose(score, [.625 * e(-.4), .25 * e(-.2), e(-.4), .5 * e(-.4)],
+                               rtol=1e-6)
+    score_b, _, _ = scores(STATS, AcquireSpec("bvsb", "authors"))
+    np.testing.assert_allclose(score_b, [.625, .25, 1.0, .5], rtol=1e-12)
+    zero = dict(STATS, u_sum=np.zeros(4))  # max 0: every score 0, no division by zero
+    np.testing.assert_array_equal(scores(zero, AcquireSpec("bvsb", "authors"))[0], np.zeros(4))
+
+
+def test_normalisations_rank_differently_where_the_minimum_matters():
+    # A: 10 px, u .5, class 1; B: 80 px, u .8, class 0; C: 10 px, u .4, class 0 (the minimum).
+    # p(0) = .9, p(1) = .1.
+    #   none:    A = .5 e^-.1 = .452419, B = .8 e^-.9 = .325256, C = .4 e^-.9 = .162628
+    #   authors: A = .625 e^-.1 = .565523, B = e^-.9 = .406570, C = .5 e^-.9 = .203285
+    #   minmax:  A = .25 e^-.1 = .226209, B = e^-.9 = .406570, C = 0
+    stats = {"count": np.array([10, 80, 10]), "u_sum": np.array([5.0, 64.0, 4.0]),
+             "entropy_sum": np.zeros(3), "pred_hist": np.array([[0, 10], [80, 0], [10, 0]]),
+             "prob_sum": np.zeros((3, 2))}
+    expected = {"none": [.452419, .325256, .162628], "authors": [.565523, .406570, .203285],
+                "minmax": [.226209, .406570, 0.0]}
+    for normalize, want in expected.items():
+        score, _, _ = scores(stats, AcquireSpec("classbal_pixel", normalize))
+        np.testing.assert_allclose(score, want, atol=1e-6)
+    # authors ranks as raw u(s) does (A first); a true min-max puts B first.
+
+
 def test_scores_rare_class_outranks_frequent_class_at_equal_u():
     # Two regions with the same u = .5: region 0 predicted class 0 (90 px), region 1 class 1
     # (10 px). p(0) = .9, p(1) = .1: a = [.5 e^-.9, .5 e^-.1] -> the rare class wins.
@@ -181,7 +213,7 @@ def test_select_top_ties_only_reorder_tied_items():
 
 @pytest.mark.parametrize("function", ["classbal_pixel", "classbal_superpixel", "bvsb",
                                       "entropy", "random"])
-@pytest.mark.parametrize("normalize", ["none", "minmax"])
+@pytest.mark.parametrize("normalize", ["none", "minmax", "authors"])
 @pytest.mark.parametrize("budget", [1, 3, 40])
 def test_pool_top_b_in_blocks_equals_whole_pool(function, normalize, budget):
     # 600 regions in 30 blocks of 20, 3 classes; u and entropy on a coarse grid so that many

@@ -174,3 +174,47 @@ def test_defined_method_is_known_to_check_methods():
     assert check_methods(cfg) == ["Mine"]
     with pytest.raises(ConfigError):
         check_methods(make_config(methods=["Mine"]))  # not defined here
+
+
+# ---------------------------------------------------------------- superpixel kinds
+
+def test_superpixel_kind_follows_the_algorithm_unless_a_method_names_one():
+    from asal.layout import warmup_method
+    from asal.methods import superpixel_kind
+
+    defs = {"SP-slic": {"base": "SP", "superpixels": "slic"},
+            "SP-seeds": {"base": "SP", "superpixels": "seeds"}}
+    cfg = make_config(methods=("SP", "SP-slic", "OracleSP"), method_definitions=defs)
+    assert [superpixel_kind(cfg, m) for m in ("SP", "SP-slic", "OracleSP")] == \
+        ["seeds", "slic", "oracle"]
+    # each kind has its own warm-up, which knows its kind back
+    assert warmup_method("slic") == "warmup-slic"
+    assert superpixel_kind(cfg, "warmup-slic") == "slic"
+    assert superpixel_kind(cfg, "warmup") == "seeds"
+    cfg["superpixels"]["algorithm"] = "slic"
+    assert [superpixel_kind(cfg, m) for m in ("SP", "SP-seeds", "SP-slic")] == \
+        ["slic", "seeds", "slic"]
+
+
+def test_superpixel_kind_rejects_an_unknown_kind():
+    from asal.methods import superpixel_kind
+
+    cfg = make_config(methods=("X",), method_definitions={"X": {"superpixels": "felzenszwalb"}})
+    with pytest.raises(ConfigError, match="superpixels 'felzenszwalb'"):
+        superpixel_kind(cfg, "X")
+
+
+def test_superpixel_settings_keep_only_the_kinds_keys():
+    from asal.methods import superpixel_settings
+
+    cfg = make_config(superpixels={"size": 64, "levels": 4, "prior": 2, "histogram_bins": 5,
+                                   "double_step": False, "iterations": 7, "color_space": "lab",
+                                   "algorithm": "seeds", "slic_variant": "slico", "ruler": 20})
+    assert superpixel_settings(cfg, "seeds") == {
+        "size": 64, "levels": 4, "prior": 2, "histogram_bins": 5, "double_step": False,
+        "iterations": 7, "color_space": "lab", "algorithm": "seeds"}
+    assert superpixel_settings(cfg, "slic") == {
+        "size": 64, "iterations": 7, "color_space": "lab", "algorithm": "slic",
+        "slic_variant": "slico", "ruler": 20}
+    with pytest.raises(ConfigError, match="oracle"):
+        superpixel_settings(cfg, "oracle")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from asal.artifacts import Superpixels
-from asal.stages import confusion, derive_seed, iou_from_confusion, sparse_targets
+from asal.stages import confusion, derive_seed, iou_from_confusion, mean_iou, sparse_targets
 
 
 def test_confusion_ignores_void_and_absent_class_is_nan():
@@ -27,13 +27,29 @@ def test_confusion_ignores_void_and_absent_class_is_nan():
     assert np.isnan(iou[3])
 
 
-def test_iou_predicted_but_absent_class_is_zero():
-    # class 2 is predicted once but never in the ground truth: IoU 0, not NaN
+def test_iou_predicted_but_absent_class_is_undefined_and_out_of_the_mean():
+    # class 2 is predicted once but has no ground-truth pixel: its IoU is undefined (NaN),
+    # not 0, and the mean is over classes 0 and 1 only: (1/2 + 1) / 2 = 3/4, not 1/2.
     pred = np.array([0, 2, 1])
     label = np.array([0, 0, 1], dtype=np.uint8)
     conf = confusion(pred, label, 3)
     np.testing.assert_array_equal(conf, [[1, 0, 1], [0, 1, 0], [0, 0, 0]])
-    np.testing.assert_allclose(iou_from_confusion(conf), [0.5, 1.0, 0.0])
+    iou = iou_from_confusion(conf)
+    np.testing.assert_allclose(iou[:2], [0.5, 1.0])
+    assert np.isnan(iou[2])
+    assert mean_iou(iou) == 0.75
+
+
+def test_iou_present_but_never_predicted_class_is_zero_and_counts():
+    # class 1 has a ground-truth pixel, never predicted: IoU 0, in the mean: (2/3 + 0) / 2
+    conf = confusion(np.array([0, 0, 0]), np.array([0, 0, 1], np.uint8), 2)
+    iou = iou_from_confusion(conf)
+    np.testing.assert_allclose(iou, [2 / 3, 0.0])
+    assert mean_iou(iou) == pytest.approx(1 / 3)
+
+
+def test_mean_iou_of_nothing_defined_is_none():
+    assert mean_iou(np.array([np.nan, np.nan])) is None
 
 
 def test_confusion_all_void_is_zero():
@@ -142,3 +158,40 @@ def test_round_table_means_over_trials():
     assert rounds["miou_max"].tolist() == pytest.approx([0.4, 0.7])
     assert rounds["label_purity"].tolist() == pytest.approx([0.85, 0.65])
     assert rounds["queries_sky"].tolist() == pytest.approx([4.0, 1.5])
+
+
+def test_report_says_which_classes_were_left_out_of_miou(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from asal.report import report
+
+    paths = []
+    for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.75)]:
+        m = {"method": method, "trial": trial, "round": rnd, "clicks": 10 * (rnd + 1),
+             "miou": miou, "pixel_accuracy": 0.9,
+             "iou": {"road": miou, "sky": miou, "rider": None}, "classes_absent": ["rider"]}
+        path = tmp_path / f"{method}.json"
+        path.write_text(json.dumps(m))
+        paths.append(str(path))
+    out = tmp_path / "out"
+    out.mkdir()
+    report(paths, str(out / "metrics.csv"), str(out / "plot.png"),
+           out_rounds=str(out / "rounds.html"), out_rounds_csv=str(out / "rounds.csv"))
+    table = pd.read_csv(out / "metrics.csv")
+    assert table["classes_absent"].tolist() == ["rider", "rider"]
+    assert table["iou_rider"].isna().all()
+    html = (out / "rounds.html").read_text()
+    assert "Left out of mIoU (no ground-truth pixel in the evaluation split, IoU undefined): " \
+           "rider." in html
+
+
+def test_report_note_when_no_class_is_absent():
+    from asal.report import absent_classes, absent_note
+
+    import pandas as pd
+
+    assert absent_classes(pd.DataFrame({"classes_absent": ["", "a;b", "b", None]})) == ["a", "b"]
+    assert absent_classes(pd.DataFrame({"miou": [0.1]})) == []  # metrics from before the key
+    assert absent_note([]).startswith("Every class has ground truth")

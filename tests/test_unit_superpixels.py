@@ -119,7 +119,7 @@ def test_requested_count_rejects_size_above_area():
 
 def test_unknown_colour_space_is_rejected():
     img = np.zeros((16, 16, 3), np.uint8)
-    with pytest.raises(ValueError, match="colour space"):
+    with pytest.raises(ValueError, match="color_space"):
         superpixelize_image(img, SeedsSpec(size=16, color_space="xyz"))
 
 
@@ -211,3 +211,139 @@ def test_seeds_request_hits_the_target_size_despite_grid_snapping():
     assert abs(180 * 240 / grid - 256) < 10
     # At Cityscapes size the plain request is already exact.
     assert SeedsSpec(size=256).seeds_request(1024, 2048) == (8192, 8192)
+
+
+# ---------------------------------------------------------------- the authors' SEEDS input
+
+# A 3x4 RGB image (36 values, 30..199) and what the authors' preprocessing makes of it:
+# skimage.exposure.equalize_hist (scikit-image 0.26.0, which bins integer images one bin per
+# value as 0.17.2, the authors' version, does), .astype(np.float32), then
+# cv2.cvtColor(..., cv2.COLOR_RGB2HSV) (OpenCV 5.0.0), computed in a separate environment
+# with scikit-image installed and recorded here.
+AUTHORS_IMAGE = [[[30, 30, 30], [70, 60, 166], [177, 128, 36], [46, 86, 103]],
+                 [[135, 111, 75], [57, 147, 154], [35, 49, 106], [96, 180, 117]],
+                 [[101, 103, 143], [129, 59, 155], [158, 192, 163], [199, 199, 120]]]
+# equalize_hist = (number of the 36 values <= v) / 36, over all channels together; as
+# counts (x 36): the three 30s -> 3, 35 -> 4, 36 -> 5, ..., the two 199s -> 36.
+AUTHORS_EQ36 = [[[3, 3, 3], [11, 10, 31], [32, 22, 5], [6, 13, 17]],
+                [[24, 19, 12], [8, 26, 27], [4, 7, 18], [14, 33, 20]],
+                [[15, 17, 25], [23, 9, 28], [29, 34, 30], [36, 36, 21]]]
+AUTHORS_HSV = [  # float32 values, written as the float64 numbers they are
+    [[0.0, 0.0, 0.0833333358168602], [242.85714721679688, 0.6774192452430725, 0.8611111044883728],
+     [37.77777099609375, 0.8437498807907104, 0.8888888955116272],
+     [201.8181915283203, 0.6470586061477661, 0.4722222089767456]],
+    [[34.99998474121094, 0.49999991059303284, 0.6666666865348816],
+     [183.1579132080078, 0.7037035822868347, 0.75],
+     [227.1428680419922, 0.7777776122093201, 0.5],
+     [138.94737243652344, 0.5757575035095215, 0.9166666865348816]],
+    [[228.0, 0.3999999165534973, 0.6944444179534912],
+     [284.21051025390625, 0.678571343421936, 0.7777777910232544],
+     [131.99996948242188, 0.14705875515937805, 0.9444444179534912],
+     [59.99998474121094, 0.4166666269302368, 1.0]]]
+
+
+def test_equalize_hist_is_the_share_of_values_at_or_below():
+    from asal.superpixels import equalize_hist
+
+    image = np.array(AUTHORS_IMAGE, np.uint8)
+    eq = equalize_hist(image)
+    assert eq.dtype == np.float64
+    np.testing.assert_array_equal(eq, np.array(AUTHORS_EQ36) / 36.0)
+    # a constant image becomes all ones (one bin holding everything)
+    np.testing.assert_array_equal(equalize_hist(np.full((2, 2, 3), 7, np.uint8)), 1.0)
+
+
+def test_authors_colour_space_gives_seeds_what_their_preprocessing_gives():
+    from asal.superpixels import superpixel_input
+
+    got = superpixel_input(np.array(AUTHORS_IMAGE, np.uint8), "authors")
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.array(AUTHORS_HSV, np.float32))
+    # hue in degrees, s and v in 0..1: SEEDS bins float input as if each channel spanned
+    # 0..1, so nearly every hue falls in its last histogram bin
+    assert got[..., 0].max() > 1 and got[..., 1:].max() <= 1
+
+
+def test_seeds_is_handed_the_authors_input(monkeypatch):
+    import cv2
+
+    from asal import superpixels
+
+    seen = []
+
+    class FakeSeeds:
+        def getNumberOfSuperpixels(self):
+            return 1
+
+        def iterate(self, img, iterations):
+            seen.append(np.array(img))
+
+        def getLabels(self):
+            return np.zeros((3, 4), np.int32)
+
+    monkeypatch.setattr(cv2.ximgproc, "createSuperpixelSEEDS", lambda *a: FakeSeeds())
+    superpixels._seeds_request.cache_clear()
+    superpixels.seeds_labels(np.array(AUTHORS_IMAGE, np.uint8),
+                             SeedsSpec(size=4, color_space="authors"))
+    superpixels._seeds_request.cache_clear()
+    (img,) = seen
+    np.testing.assert_array_equal(img, np.array(AUTHORS_HSV, np.float32))
+
+
+def test_authors_colour_space_runs_seeds_on_a_scene():
+    image, _ = synthetic.make_scene(np.random.default_rng(0), 48, 64)
+    sp = superpixelize_image(image, SeedsSpec(size=64, color_space="authors"))
+    ids = np.unique(sp)
+    np.testing.assert_array_equal(ids, np.arange(len(ids)))
+    assert len(ids) >= 10
+
+
+# ---------------------------------------------------------------- SLIC
+
+def test_slic_region_size_is_the_side_of_the_target_area():
+    assert SeedsSpec(size=256, algorithm="slic").slic_region_size() == 16
+    assert SeedsSpec(size=64, algorithm="slic").slic_region_size() == 8
+    assert SeedsSpec(size=50, algorithm="slic").slic_region_size() == 7  # sqrt 7.07
+
+
+def test_slic_sets_out_with_its_grid():
+    from asal.superpixels import requested_per_image
+
+    # region size 8 on 60x80: int(0.5 + 80 / 8) = 10 columns, int(0.5 + 60 / 8) = 8 rows
+    assert requested_per_image((60, 80), SeedsSpec(size=64, algorithm="slic")) == 80
+    # SEEDS: its grid count for the request
+    spec = SeedsSpec(size=64)
+    assert requested_per_image((60, 80), spec) == spec.seeds_request(60, 80)[0]
+
+
+def test_slic_superpixels_are_connected_dense_and_near_the_target_size():
+    image, _ = synthetic.make_scene(np.random.default_rng(0), 96, 128)
+    spec = SeedsSpec(size=64, algorithm="slic")
+    sp = superpixelize_image(image, spec)
+    ids = np.unique(sp)
+    np.testing.assert_array_equal(ids, np.arange(len(ids)))
+    cross = ndimage.generate_binary_structure(2, 1)
+    for i in ids:
+        assert ndimage.label(sp == i, structure=cross)[1] == 1
+    assert 0.5 * 64 <= sp.size / len(ids) <= 2 * 64  # 192 cells of 64 px on the grid
+    np.testing.assert_array_equal(superpixelize_image(image, spec), sp)  # deterministic
+    # not SEEDS: another algorithm gives another map
+    assert not np.array_equal(superpixelize_image(image, SeedsSpec(size=64)), sp)
+
+
+def test_spec_records_only_the_chosen_algorithms_settings():
+    seeds = SeedsSpec(size=64).as_dict()
+    assert seeds["algorithm"] == "seeds" and "ruler" not in seeds and "slic_variant" not in seeds
+    assert seeds["levels"] == 5
+    slic = SeedsSpec(size=64, algorithm="slic").as_dict()
+    assert slic == {"size": 64, "iterations": 10, "color_space": "lab", "algorithm": "slic",
+                    "slic_variant": "slic", "ruler": 10.0}
+
+
+@pytest.mark.parametrize("kw,key", [(dict(algorithm="watershed"), "superpixels.algorithm"),
+                                    (dict(slic_variant="lsc"), "superpixels.slic_variant"),
+                                    (dict(algorithm="slic", color_space="authors"),
+                                     "superpixels.color_space")])
+def test_superpixel_spec_rejects(kw, key):
+    with pytest.raises(ValueError, match=key):
+        SeedsSpec(size=64, **kw)

@@ -78,7 +78,7 @@ def test_hdf5_artifacts_carry_provenance(run):
             assert f.attrs["stage"]
             json.loads(f.attrs["spec"])
     with h5py.File(root / "AMSP+S" / "trial0" / "round2" / "sieved.h5") as f:
-        assert "kneed_version" in f.attrs
+        assert "kneed 0.8.5" in f.attrs["knee_search"]
         assert json.loads(f.attrs["spec"])["threshold"] == "kneedle"
 
 
@@ -345,3 +345,22 @@ def test_shipped_configs_validate_and_plan(name, tmp_path):
     n_train = sum(rule == "train" for rule, _ in jobs)
     # warm-up per trial, then one training per method, trial and round
     assert n_train == shipped["trials"] * (1 + len(shipped["methods"]) * shipped["rounds"])
+
+
+def test_a_method_definition_compares_seeds_and_slic(tmp_path):
+    """{superpixels: slic} in a method definition plans SLIC superpixels beside SEEDS, each
+    with its own warm-up and oracle table; a bad SLIC setting is refused before any job."""
+    config = tiny_config(methods=["SP", "SP-slic"],
+                         method_definitions={"SP-slic": {"base": "SP", "superpixels": "slic"}})
+    write_config(tmp_path, config)
+    jobs = planned_jobs(snakemake(tmp_path, "-n").stdout)
+    made = {out for rule, out in jobs if rule in ("superpixelize", "oracle_table", "draw_warmup")}
+    assert made == {"results/tiny/superpixels/seeds.h5", "results/tiny/superpixels/slic.h5",
+                    "results/tiny/oracle/seeds.h5", "results/tiny/oracle/slic.h5",
+                    "results/tiny/warmup/trial0/round0/queries.csv",
+                    "results/tiny/warmup-slic/trial0/round0/queries.csv"}
+    config["superpixels"]["color_space"] = "authors"  # SEEDS only
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, "-n", check=False)
+    assert proc.returncode != 0
+    assert "superpixels.color_space" in proc.stdout + proc.stderr

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 FUNCTIONS = ("classbal_pixel", "classbal_superpixel", "bvsb", "entropy", "random")
+NORMALIZE = ("none", "minmax", "authors")
 
 
 @dataclass(frozen=True)
@@ -19,15 +20,17 @@ class AcquireSpec:
     #   predicted c (ClassBal, Cai et al. 2021); bvsb: u(s) alone; entropy: mean entropy;
     #   random: uniform.
     function: str = "classbal_pixel"
-    # The authors' code min-max normalises u(s) over the pool before weighting; the paper
-    # does not. "none" follows the paper.
-    normalize: str = "none"  # none | minmax
+    # How u(s) enters the score. none: raw u(s), as eq. 7 (the paper). minmax: a true
+    # min-max over the pool, (u - min) / (max - min). authors: u / max over the pool, then
+    # the class weight exp(-p(c)) in float32: the authors' code min-max normalises a padded
+    # per-image array whose padded and merged-away slots hold 0, so its minimum is 0.
+    normalize: str = "none"  # none | minmax | authors
 
     def __post_init__(self):
         if self.function not in FUNCTIONS:
             raise ValueError(f"acquire.function {self.function!r}: use one of {FUNCTIONS}")
-        if self.normalize not in ("none", "minmax"):
-            raise ValueError(f"acquire.normalize {self.normalize!r}: use none or minmax")
+        if self.normalize not in NORMALIZE:
+            raise ValueError(f"acquire.normalize {self.normalize!r}: use one of {NORMALIZE}")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -86,7 +89,7 @@ def select_top(score: np.ndarray, candidate: np.ndarray, budget: int,
 
 
 # Which per-region value orders regions *within* one predicted class. The class-balance
-# factor exp(-p(c)) is the same for a whole class, and minmax normalisation is monotone, so
+# factor exp(-p(c)) is the same for a whole class, and both normalisations are monotone, so
 # the B best of the pool are among the B best of each class by this value alone; p(c) is only
 # known once the whole pool has been seen.
 def within_class_value(function: str, u: np.ndarray, entropy: np.ndarray) -> np.ndarray:
@@ -100,7 +103,7 @@ def within_class_value(function: str, u: np.ndarray, entropy: np.ndarray) -> np.
 class PoolTopB:
     """The B best candidates of a pool streamed block by block, in memory O(classes x B).
 
-    Feed every block's regions (candidates or not: p(c) and the minmax range count them
+    Feed every block's regions (candidates or not: p(c) and the u range count them
     all); `finish` applies the pool-wide p(c) and returns the top B as `scores` would have.
     Candidates gather in a buffer that is cut back to the B best of each class whenever it
     outgrows a few times that, so the sort runs a handful of times, not once per block; once
@@ -175,13 +178,21 @@ class PoolTopB:
 def pool_scores(u: np.ndarray, entropy: np.ndarray, dominant: np.ndarray, spec: AcquireSpec,
                 prior: np.ndarray, u_range: tuple[float, float]) -> np.ndarray:
     """a(s) from per-region means and pool-wide p(c) and u range (see `scores`)."""
+    lo, hi = u_range
     if spec.normalize == "minmax" and len(u):
-        lo, hi = u_range
         u_used = (u - lo) / (hi - lo) if hi > lo else np.zeros_like(u)
+    elif spec.normalize == "authors" and len(u):
+        u_used = u / hi if hi > 0 else np.zeros_like(u)
     else:
         u_used = u
     if spec.function in ("classbal_pixel", "classbal_superpixel"):
-        return u_used * np.exp(-prior[dominant])
+        if spec.normalize == "authors":
+            # Their weights: p(c) stored as float32, w = exp(-p) in float32, multiplied into
+            # the float64 normalised uncertainty.
+            weight = np.exp(-prior.astype(np.float32)).astype(np.float64)
+        else:
+            weight = np.exp(-prior)
+        return u_used * weight[dominant]
     if spec.function == "bvsb":
         return u_used
     if spec.function == "entropy":

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="dataset folder")
     s.add_argument("--seed", type=int, default=0)
 
-    s = stage("superpixelize", "SEEDS base superpixels of the pool", dataset=True, spec=True)
+    s = stage("superpixelize", "SEEDS or SLIC base superpixels of the pool", dataset=True, spec=True)
     s.add_argument("--out", required=True)
     s.add_argument("--shard", type=int, default=0, help="this job's block of pool images")
     s.add_argument("--shards", type=int, default=1, help="number of blocks")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 RESULTS = "results"
 WARMUP = "warmup"  # the pseudo-method whose round 0 every method of a trial shares
-# Kinds of base superpixels: SEEDS, or the ground truth's connected components (the
+# Kinds of base superpixels: SEEDS, SLIC, or the ground truth's connected components (the
 # upper-bound "oracle superpixels"). Methods on different kinds cannot share a warm-up.
-SUPERPIXEL_KINDS = ("seeds", "oracle")
+SUPERPIXEL_KINDS = ("seeds", "slic", "oracle")
+ALGORITHM_KINDS = ("seeds", "slic")  # the kinds made by a superpixel algorithm from images
 
 EXPERIMENT = RESULTS + "/{experiment}"
 DATASET_DIR = EXPERIMENT + "/dataset"

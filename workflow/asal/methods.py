@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import copy
 
-from .layout import SUPERPIXEL_KINDS, WARMUP
+from .layout import ALGORITHM_KINDS, SUPERPIXEL_KINDS, WARMUP
+
+# Settings of one superpixel algorithm only (asal.superpixels.SeedsSpec); kept here so that
+# methods, imported by the Snakefile, does not import OpenCV.
+SEEDS_ONLY = ("levels", "prior", "histogram_bins", "double_step")
+SLIC_ONLY = ("slic_variant", "ruler")
 
 NO_MERGE = {"mode": "none"}
 NO_SIEVE = {"threshold": "none"}
@@ -78,14 +83,28 @@ def check_methods(config: dict) -> list[str]:
 
 
 def superpixel_kind(config: dict, method: str) -> str:
-    """Which base superpixels a method (or a warm-up pseudo-method) works on."""
+    """Which base superpixels a method (or a warm-up pseudo-method) works on: its own
+    `superpixels` key, else the experiment's `superpixels.algorithm` (default seeds)."""
     if method.startswith(WARMUP):
         return method[len(WARMUP) + 1:] or "seeds"
-    kind = all_methods(config)[method].get("superpixels", "seeds")
+    default = (config.get("superpixels") or {}).get("algorithm", "seeds")
+    kind = all_methods(config)[method].get("superpixels", default)
     if kind not in SUPERPIXEL_KINDS:
         raise ConfigError(f"method {method}: superpixels {kind!r}, use one of "
                           f"{SUPERPIXEL_KINDS}")
     return kind
+
+
+def superpixel_settings(config: dict, kind: str) -> dict:
+    """The `superpixels` settings that make base superpixels of `kind` (seeds or slic):
+    the experiment's, with `algorithm` set to the kind and the other algorithm's keys left
+    out, so that changing them reruns nothing."""
+    if kind not in ALGORITHM_KINDS:
+        raise ConfigError(f"superpixels: {kind!r} is not made by an algorithm; use one of "
+                          f"{ALGORITHM_KINDS}")
+    settings = dict(config["superpixels"], algorithm=kind)
+    unused = SLIC_ONLY if kind == "seeds" else SEEDS_ONLY
+    return {k: v for k, v in settings.items() if k not in unused}
 
 
 def stage_settings(config: dict, method: str, stage: str, round: int | None = None) -> dict:

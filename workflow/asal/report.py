@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,9 @@ def collect(metric_paths: list[str]) -> pd.DataFrame:
         rows.append({"method": m["method"], "trial": m["trial"], "round": m["round"],
                      "clicks": m["clicks"], "miou": m["miou"],
                      "pixel_accuracy": m["pixel_accuracy"],
+                     # classes with no ground-truth pixel in the evaluation split: their IoU
+                     # is undefined (empty iou_ column) and miou leaves them out
+                     "classes_absent": ";".join(m.get("classes_absent") or []),
                      **{k: m.get(k) for k in QUALITY},
                      **{f"iou_{c}": v for c, v in m["iou"].items()},
                      **{f"queries_{c}": v for c, v in m.get("queries_per_class", {}).items()}})
@@ -48,7 +52,23 @@ def round_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_html_table(rounds: pd.DataFrame, out: str, title: str) -> None:
+def absent_classes(table: pd.DataFrame) -> list[str]:
+    """Every class left out of some row's mIoU for want of ground truth, in first-seen order."""
+    names = []
+    for cell in table.get("classes_absent", pd.Series(dtype=str)).fillna(""):
+        names += [n for n in cell.split(";") if n and n not in names]
+    return names
+
+
+def absent_note(absent: list[str]) -> str:
+    if not absent:
+        return "Every class has ground truth in the evaluation split and counts in mIoU."
+    return (f"Left out of mIoU (no ground-truth pixel in the evaluation split, IoU undefined): "
+            f"{', '.join(absent)}.")
+
+
+def write_html_table(rounds: pd.DataFrame, out: str, title: str,
+                     absent: list[str] | None = None) -> None:
     shown = rounds.copy()
     for c in ("miou", "miou_min", "miou_max"):
         shown[c] = (100 * shown[c]).round(2)
@@ -63,7 +83,8 @@ def write_html_table(rounds: pd.DataFrame, out: str, title: str) -> None:
 table.asal td,table.asal th{{padding:3px 7px;border-bottom:1px solid #ccc;text-align:right}}
 table.asal th{{background:#f3f3f3}}</style></head><body>
 <p>{title}. mIoU and purities in %, means over trials; "q: CLASS" is the mean number of the
-round's queries the oracle answered CLASS.</p>{html}</body></html>"""
+round's queries the oracle answered CLASS. {html_escape(absent_note(absent or []))}</p>
+{html}</body></html>"""
     with atomic_path(out) as tmp:
         tmp.write_text(page)
 
@@ -108,7 +129,8 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
         rounds = round_table(table)
         if out_rounds_csv is not None:
             write_csv(out_rounds_csv, rounds)
-        write_html_table(rounds, out_rounds, title or "asal: per-round summary")
+        write_html_table(rounds, out_rounds, title or "asal: per-round summary",
+                         absent_classes(table))
     summary = summarise(table)
     summary["method"] = pd.Categorical(summary["method"], methods)
     plot(summary.sort_values(["method", "round"]), out_plot, title)

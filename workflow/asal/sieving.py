@@ -2,15 +2,21 @@
 
 The threshold phi(s) is the knee (Kneedle) of the sorted confidences of the region's label,
 so it adapts to each region instead of a global cut.
+
+The knee search is asal's own, written to give what the `kneed` package gave up to 0.8.5,
+the versions the authors ran (their code predates 0.8.6). kneed 0.8.6 changed the search
+(detection pauses after a local minimum until the next maximum), so the installed kneed
+cannot be relied on for the authors' knees; `KNEE_SEARCH` names the search in the sieve
+artifact's provenance.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from kneed import KneeLocator
+
+KNEE_SEARCH = "Kneedle as in kneed 0.8.5 (the authors' version): concave, increasing, offline"
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,42 @@ class SieveSpec:
         return asdict(self)
 
 
+def knee_index(y: np.ndarray, sensitivity: float = 1.0) -> int | None:
+    """Index of the knee of y (concave, increasing, evenly spaced x = 0..n-1), or None.
+
+    Kneedle as kneed 0.8.5 runs it (interp1d, offline: the first knee found):
+    normalise x and y to [0, 1]; difference curve D = y_n - x_n; local maxima and minima
+    of D (each point compared with its neighbours, an end point with itself on the
+    outside, ties counting as both); walk D from its first maximum: at a maximum the
+    threshold becomes D(max) - S * mean step of x_n, at a minimum it becomes 0; the first
+    point whose successor drops below the threshold's is the knee (the last maximum seen).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    n = len(y)
+    if n < 2:
+        return None
+    x_n = np.arange(n) / (n - 1)
+    y_n = (y - y.min()) / (y.max() - y.min())
+    d = y_n - x_n
+    left = np.concatenate([d[:1], d[:-1]])
+    right = np.concatenate([d[1:], d[-1:]])
+    is_max = (d >= left) & (d >= right)
+    is_min = (d <= left) & (d <= right)
+    maxima = np.flatnonzero(is_max)
+    if not len(maxima):
+        return None
+    tmx = d[maxima] - sensitivity * np.abs(np.diff(x_n).mean())
+    threshold, at, k = 0.0, None, 0
+    for i in range(int(maxima[0]), n - 1):
+        if is_max[i]:
+            threshold, at, k = tmx[k], i, k + 1
+        if is_min[i]:
+            threshold = 0.0
+        if d[i + 1] < threshold:
+            return at
+    return None
+
+
 def kneedle_threshold(confidence: np.ndarray, n_points: int = 20,
                       sensitivity: float = 1.0) -> float:
     """phi(s): the confidence at the knee of the ascending sorted curve, sampled as the
@@ -46,11 +88,8 @@ def kneedle_threshold(confidence: np.ndarray, n_points: int = 20,
     y = curve[::stride]
     if len(y) < 3 or y[0] == y[-1]:
         return float(curve[0])
-    x = np.arange(len(y))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # kneed warns when it finds no knee
-        knee = KneeLocator(x, y, S=sensitivity, curve="concave", direction="increasing").knee
-    return float(y[0] if knee is None else y[int(knee)])
+    knee = knee_index(y, sensitivity)
+    return float(y[0] if knee is None else y[knee])
 
 
 def region_threshold(confidence: np.ndarray, spec: SieveSpec) -> float:

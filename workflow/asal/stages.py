@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .sieving import SieveSpec
     from .training import TrainSpec
 
-# torch, the models and kneed are imported by the stages that run a model: merge, acquire
+# torch and the models are imported by the stages that run a model: merge, acquire
 # and query start in a fraction of a second without them.
 
 log = logging.getLogger(__name__)
@@ -87,26 +87,30 @@ def _write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
 
 def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,
                   n_shards: int = 1) -> dict:
-    """SEEDS base superpixels of the pool (or of one shard of it, to be gathered); records the
-    size asked for and the size got."""
+    """SEEDS or SLIC base superpixels of the pool (or of one shard of it, to be gathered);
+    records the algorithm, the size asked for and the size got."""
     ds = dataset_from(dataset_cfg)
     lo, hi = shard_range(len(ds.pool), shard, n_shards)
     ds.check_files(ds.pool[lo:hi])
     requested = []
 
-    def seeds_map(name):
+    def superpixel_map(name):
         image = ds.read_image(name)
-        requested.append(spec.seeds_request(*image.shape[:2])[0])
+        requested.append(superpixels.requested_per_image(image.shape, spec))
         return superpixels.superpixelize_image(image, spec)
 
+    extra = dict(target_size=spec.size, shard=shard, n_shards=n_shards, algorithm=spec.algorithm)
+    if spec.algorithm == "slic":
+        extra["region_size"] = spec.slic_region_size()
     attrs = _write_superpixels(
-        ds, seeds_map, {"source": "seeds", **spec.as_dict()}, "superpixelize",
+        ds, superpixel_map, {"source": spec.algorithm, **spec.as_dict()}, "superpixelize",
         ds.pool[lo:hi], out,
         extra=lambda: dict(requested_per_image=int(np.median(requested)) if requested else 0,
-                           target_size=spec.size, shard=shard, n_shards=n_shards))
-    log.info("superpixelize: asked SEEDS for %d superpixels per image (target size %d px); "
-             "got %.1f per image, mean size %.1f px", attrs["requested_per_image"], spec.size,
-             attrs["achieved_per_image"], attrs["achieved_mean_size"])
+                           **extra))
+    log.info("superpixelize: %s set out with %d superpixels per image (target size %d px); "
+             "got %.1f per image, mean size %.1f px", spec.algorithm.upper(),
+             attrs["requested_per_image"], spec.size, attrs["achieved_per_image"],
+             attrs["achieved_mean_size"])
     return attrs
 
 
@@ -595,17 +599,11 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
              int(kept.sum()), 100 * kept.mean() if len(kept) else 0)
     attrs = provenance("sieve", spec.as_dict(), superpixel_spec=lattrs["superpixel_spec"],
                        classes=lattrs["classes"], round=round,
-                       kneed_version=_kneed_version(), model=str(model_path))
+                       knee_search=sieving.KNEE_SEARCH, model=str(model_path))
     arrays = {"pixel": pixel, "label": label, "query": qid, "kept": kept, "confidence": conf,
               "threshold": thresholds}
     artifacts.write_table(out, "sieve", arrays, attrs)
     return arrays
-
-
-def _kneed_version() -> str:
-    from importlib.metadata import version
-
-    return version("kneed")
 
 
 # ------------------------------------------------------------------ train
@@ -673,11 +671,23 @@ def confusion(pred: np.ndarray, label: np.ndarray, n_classes: int) -> np.ndarray
 
 
 def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
-    """Per-class IoU = TP / (TP + FP + FN); NaN for a class absent from both."""
+    """Per-class IoU = TP / (TP + FP + FN) (rows: ground truth, columns: prediction).
+
+    NaN (undefined) for a class with no ground-truth pixel, even where it is predicted: the
+    field's convention (mmsegmentation's and HuggingFace's mean IoU), so that a class the
+    evaluation split lacks is left out of the mean instead of counting as 0.
+    """
     tp = np.diag(conf).astype(np.float64)
+    present = conf.sum(1) > 0
     union = conf.sum(0) + conf.sum(1) - tp
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, tp / union, np.nan)
+        return np.where(present, tp / np.maximum(union, 1), np.nan)
+
+
+def mean_iou(iou: np.ndarray) -> float | None:
+    """mIoU over the classes whose IoU is defined; None when none is."""
+    defined = ~np.isnan(iou)
+    return float(iou[defined].mean()) if defined.any() else None
 
 
 def label_quality(sp: Superpixels, sieved: dict, labels_of) -> dict:
@@ -739,10 +749,13 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         progress(k + 1)
     iou = iou_from_confusion(conf)
     clicks = int(artifacts.read_attrs(labelled_path)["clicks_total"])
+    absent = [c for c, v in zip(ds.classes, iou) if np.isnan(v)]
     metrics = {
-        **meta, "clicks": clicks, "miou": float(np.nanmean(iou)),
+        **meta, "clicks": clicks, "miou": mean_iou(iou),
         "pixel_accuracy": float(np.trace(conf) / max(conf.sum(), 1)),
         "iou": {c: (None if np.isnan(v) else float(v)) for c, v in zip(ds.classes, iou)},
+        # no ground-truth pixel in the evaluation split: IoU undefined, left out of miou
+        "classes_absent": absent,
         "evaluation_split": dataset_cfg.get("evaluation_split", "val"),
         "n_evaluation_images": len(ds.evaluation), "asal_version": artifacts.__version__,
     }
@@ -753,6 +766,10 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
         with artifacts.open_superpixels(sp_path) as sp:
             metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
-    log.info("evaluate: mIoU %.4f after %d clicks", metrics["miou"], clicks)
+    if absent:
+        log.info("evaluate: %d classes have no ground-truth pixel in the evaluation split and "
+                 "are left out of mIoU: %s", len(absent), ", ".join(absent))
+    log.info("evaluate: mIoU %s after %d clicks",
+             "undefined" if metrics["miou"] is None else f"{metrics['miou']:.4f}", clicks)
     artifacts.write_json(out, metrics)
     return metrics

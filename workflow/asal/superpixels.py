@@ -1,4 +1,5 @@
-"""Base superpixels S0: SEEDS, made connected with dense ids, and their 4-neighbour graph."""
+"""Base superpixels S0: SEEDS (or SLIC), made connected with dense ids, and their
+4-neighbour graph."""
 
 from __future__ import annotations
 
@@ -10,20 +11,32 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .methods import SEEDS_ONLY, SLIC_ONLY
+
 COLOR_SPACES = {
     # SEEDS builds colour histograms with `histogram_bins` bins per channel over 0..255 for
     # uint8 input, so every channel must span that range. OpenCV's 8-bit Lab and HSV do
-    # (HSV hue is 0..179, a documented OpenCV convention); float HSV, as in the authors'
-    # code, puts hue in 0..360 and s, v in 0..1, so nearly all pixels fall in one bin.
+    # (HSV hue is 0..179, a documented OpenCV convention). "authors" is the authors'
+    # preprocessing (see `authors_input`): float HSV, hue in 0..360 and s, v in 0..1, which
+    # SEEDS bins as if every channel spanned 0..1, so nearly all pixels share one hue bin.
     "lab": cv2.COLOR_RGB2LAB,
     "hsv": cv2.COLOR_RGB2HSV,
     "rgb": None,
+    "authors": "authors",
 }
+ALGORITHMS = ("seeds", "slic")
+SLIC_VARIANTS = {"slic": cv2.ximgproc.SLIC, "slico": cv2.ximgproc.SLICO,
+                 "mslic": cv2.ximgproc.MSLIC}
 
 
 @dataclass(frozen=True)
 class SeedsSpec:
-    """What decides the base superpixels; recorded in every artifact built on them."""
+    """What decides the base superpixels; recorded in every artifact built on them.
+
+    `algorithm` is seeds (OpenCV's SEEDS: levels, prior, histogram_bins, double_step) or
+    slic (OpenCV's SLIC: slic_variant, ruler); both take `size`, `iterations` and
+    `color_space`.
+    """
 
     size: int = 256  # target average superpixel area in pixels
     levels: int = 5
@@ -32,6 +45,24 @@ class SeedsSpec:
     iterations: int = 10
     double_step: bool = True
     color_space: str = "lab"
+    algorithm: str = "seeds"
+    slic_variant: str = "slic"  # slic | slico | mslic (OpenCV's SLIC, SLICO, MSLIC)
+    ruler: float = 10.0  # SLIC compactness (OpenCV's and scikit-image's default: 10)
+
+    def __post_init__(self):
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"superpixels.algorithm {self.algorithm!r}: use one of "
+                             f"{ALGORITHMS}")
+        if self.color_space not in COLOR_SPACES:
+            raise ValueError(f"superpixels.color_space {self.color_space!r}: use one of "
+                             f"{sorted(COLOR_SPACES)}")
+        if self.slic_variant not in SLIC_VARIANTS:
+            raise ValueError(f"superpixels.slic_variant {self.slic_variant!r}: use one of "
+                             f"{sorted(SLIC_VARIANTS)}")
+        if self.algorithm == "slic" and self.color_space == "authors":
+            raise ValueError("superpixels.color_space 'authors' is the authors' SEEDS "
+                             "preprocessing (their SLIC ran on plain RGB); with SLIC use "
+                             "lab, hsv or rgb")
 
     def requested_count(self, height: int, width: int) -> int:
         """Superpixels asked of SEEDS: image area / target size (SEEDS rounds it to its grid)."""
@@ -52,8 +83,16 @@ class SeedsSpec:
         return _seeds_request(height, width, self.size, self.levels, self.histogram_bins,
                               self.prior, self.double_step)
 
+    def slic_region_size(self) -> int:
+        """SLIC's grid step: the side of a square of the target area, sqrt(size)."""
+        return max(1, round(float(np.sqrt(self.size))))
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The settings that matter for the chosen algorithm (the others are left out, so
+        changing them changes neither the provenance nor what a workflow reruns)."""
+        unused = SLIC_ONLY if self.algorithm == "seeds" else SEEDS_ONLY
+        return {k: v for k, v in asdict(self).items() if k not in unused}
+
 
 
 @functools.lru_cache(maxsize=64)
@@ -71,14 +110,43 @@ def _seeds_request(height, width, size, levels, bins, prior, double_step) -> tup
     return best[1], best[2]
 
 
+def equalize_hist(image: np.ndarray) -> np.ndarray:
+    """scikit-image's `exposure.equalize_hist` of an integer image, in float64.
+
+    As scikit-image does for integer input: one histogram bin per integer value from the
+    image's minimum to its maximum, over all channels together (not per channel); each pixel
+    becomes the cumulative share of values at or below its own (np.interp at the bin
+    centres, which are the values themselves, so an exact lookup).
+    """
+    flat = np.asarray(image).ravel().astype(np.int64)
+    lo, hi = int(flat.min()), int(flat.max())
+    cdf = np.cumsum(np.bincount(flat - lo, minlength=hi - lo + 1))
+    cdf = cdf / float(cdf[-1])
+    return cdf[flat - lo].reshape(np.shape(image))
+
+
+def authors_input(image: np.ndarray) -> np.ndarray:
+    """What the authors' superpixel script gives SEEDS: `equalize_hist` of the RGB uint8
+    image (float64 in (0, 1]), cast to float32, then OpenCV's float RGB -> HSV (hue in
+    0..360, s and v in 0..1)."""
+    return cv2.cvtColor(equalize_hist(image).astype(np.float32), cv2.COLOR_RGB2HSV)
+
+
+def superpixel_input(image: np.ndarray, color_space: str) -> np.ndarray:
+    """The array handed to SEEDS or SLIC for an RGB uint8 image."""
+    if color_space not in COLOR_SPACES:
+        raise ValueError(f"unknown colour space {color_space!r}; use one of "
+                         f"{sorted(COLOR_SPACES)}")
+    code = COLOR_SPACES[color_space]
+    if code == "authors":
+        return authors_input(image)
+    return np.ascontiguousarray(image if code is None else cv2.cvtColor(image, code))
+
+
 def seeds_labels(image: np.ndarray, spec: SeedsSpec) -> np.ndarray:
     """Raw SEEDS labels of an RGB uint8 image (may have empty ids and split regions)."""
     height, width = image.shape[:2]
-    if spec.color_space not in COLOR_SPACES:
-        raise ValueError(f"unknown colour space {spec.color_space!r}; use one of "
-                         f"{sorted(COLOR_SPACES)}")
-    code = COLOR_SPACES[spec.color_space]
-    converted = image if code is None else cv2.cvtColor(image, code)
+    converted = superpixel_input(image, spec.color_space)
     spec.requested_count(height, width)  # refuses a size larger than the image
     request, _ = spec.seeds_request(height, width)
     seeds = cv2.ximgproc.createSuperpixelSEEDS(
@@ -86,6 +154,35 @@ def seeds_labels(image: np.ndarray, spec: SeedsSpec) -> np.ndarray:
         spec.double_step)
     seeds.iterate(np.ascontiguousarray(converted), spec.iterations)
     return seeds.getLabels()
+
+
+def slic(image: np.ndarray, spec: SeedsSpec):
+    """OpenCV's SLIC object for an RGB uint8 image, its grid laid out, not yet iterated."""
+    height, width = image.shape[:2]
+    spec.requested_count(height, width)  # refuses a size larger than the image
+    return cv2.ximgproc.createSuperpixelSLIC(
+        superpixel_input(image, spec.color_space), SLIC_VARIANTS[spec.slic_variant],
+        spec.slic_region_size(), float(spec.ruler))
+
+
+def slic_labels(image: np.ndarray, spec: SeedsSpec) -> np.ndarray:
+    """Raw SLIC labels: grid step sqrt(size), `iterations` iterations, then OpenCV's
+    connectivity pass (fragments under 25% of a cell join a neighbour)."""
+    engine = slic(image, spec)
+    engine.iterate(spec.iterations)
+    engine.enforceLabelConnectivity(25)
+    return engine.getLabels()
+
+
+def requested_per_image(image_shape: tuple[int, int], spec: SeedsSpec, image=None) -> int:
+    """How many superpixels the algorithm set out with on an image of this shape: SEEDS's
+    grid count for its request, SLIC's grid cells before iterating."""
+    height, width = image_shape[:2]
+    if spec.algorithm == "slic":
+        if image is None:
+            image = np.zeros((height, width, 3), np.uint8)
+        return int(slic(image, spec).getNumberOfSuperpixels())
+    return spec.seeds_request(height, width)[0]
 
 
 def _neighbour_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,5 +226,6 @@ def adjacency(local_map: np.ndarray) -> np.ndarray:
 
 
 def superpixelize_image(image: np.ndarray, spec: SeedsSpec) -> np.ndarray:
-    """Connected, densely numbered SEEDS superpixels of one image."""
-    return connected_relabel(seeds_labels(image, spec))
+    """Connected, densely numbered SEEDS or SLIC superpixels of one image."""
+    raw = slic_labels(image, spec) if spec.algorithm == "slic" else seeds_labels(image, spec)
+    return connected_relabel(raw)

@@ -17,7 +17,8 @@ if shutil.which("asal") is None:
 from asal import layout
 from asal.config import dataset_settings
 from asal.drawing import draw_settings
-from asal.methods import ConfigError, check_methods, stage_settings, superpixel_kind
+from asal.methods import (ConfigError, check_methods, stage_settings, superpixel_kind,
+                          superpixel_settings)
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -58,8 +59,19 @@ try:
 except ValueError as err:
     raise WorkflowError(str(err))
 DATASET_JSON = json.dumps(DATASET, sort_keys=True)
-KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
+try:
+    KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
+except ConfigError as err:
+    raise WorkflowError(f"config: {err}")
 KINDS = sorted(set(KIND_OF.values()))
+ALGORITHM_KIND_RE = "|".join(layout.ALGORITHM_KINDS)
+try:  # a bad superpixel setting is refused before any job, naming its key
+    from asal.superpixels import SeedsSpec
+
+    for _kind in sorted(set(KINDS) & set(layout.ALGORITHM_KINDS)):
+        SeedsSpec(**superpixel_settings(config, _kind))
+except (ValueError, TypeError) as err:
+    raise WorkflowError(f"config: {err}")
 WARMUP_OF = {m: layout.warmup_method(k) for m, k in KIND_OF.items()}
 WARMUPS = sorted(set(WARMUP_OF.values()))
 REPORT_TABLE = P(layout.REPORT_TABLE)

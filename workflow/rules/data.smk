@@ -24,18 +24,21 @@ rule synthesize:
 
 
 rule superpixelize:
+    # One job per superpixel algorithm in use (seeds, slic): superpixels/{spx}.h5.
     input:
         [P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
     output:
-        P(layout.SUPERPIXELS if SHARDS == 1 else layout.SUPERPIXEL_SHARD).replace("{spx}", "seeds"),
+        P(layout.SUPERPIXELS if SHARDS == 1 else layout.SUPERPIXEL_SHARD),
+    wildcard_constraints:
+        spx=ALGORITHM_KIND_RE,
     params:
         dataset=DATASET_JSON,
-        spec=spec_json(config["superpixels"]),
+        spec=lambda wildcards: spec_json(superpixel_settings(config, wildcards.spx)),
         shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
     log:
-        LOG("superpixelize", per_round=False).replace(".log", ".log" if SHARDS == 1 else ".{shard}.log"),
+        LOG("superpixelize", per_round=False).replace(".log", "_{spx}.log" if SHARDS == 1 else "_{spx}.{shard}.log"),
     benchmark:
-        BENCH("superpixelize", per_round=False).replace(".tsv", ".tsv" if SHARDS == 1 else ".{shard}.tsv")
+        BENCH("superpixelize", per_round=False).replace(".tsv", "_{spx}.tsv" if SHARDS == 1 else "_{spx}.{shard}.tsv")
     resources:
         runtime=runtime_of("superpixelize"),
         mem_mb=mem_mb_of("superpixelize"),
@@ -51,13 +54,15 @@ if SHARDS > 1:
 
     rule gather_superpixels:
         input:
-            expand(P(layout.SUPERPIXEL_SHARD), spx="seeds", shard=range(SHARDS)),
+            lambda wildcards: expand(P(layout.SUPERPIXEL_SHARD), spx=wildcards.spx, shard=range(SHARDS)),
         output:
-            P(layout.SUPERPIXELS).replace("{spx}", "seeds"),
+            P(layout.SUPERPIXELS),
+        wildcard_constraints:
+            spx=ALGORITHM_KIND_RE,
         log:
-            LOG("gather_superpixels", per_round=False),
+            LOG("gather_superpixels", per_round=False).replace(".log", "_{spx}.log"),
         benchmark:
-            BENCH("gather_superpixels", per_round=False)
+            BENCH("gather_superpixels", per_round=False).replace(".tsv", "_{spx}.tsv")
         resources:
             runtime=runtime_of("superpixelize"),
             mem_mb=mem_mb_of("superpixelize"),
