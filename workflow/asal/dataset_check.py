@@ -44,7 +44,8 @@ def absent_class_message(ds: Dataset, counts: np.ndarray, n_images: int) -> str 
     mapping = ds.mapping
     names = ", ".join(f"{ds.classes[c]!r} (class {c}, raw value "
                       f"{_raw_text(mapping.class_raw[c])})" for c in absent)
-    text = (f"{ds.name} dataset at {ds.root}: {names} occur(s) in none of the "
+    verb = "occurs" if len(absent) == 1 else "occur"
+    text = (f"{ds.name} dataset at {ds.root}: {names} {verb} in none of the "
             f"{n_images} pool label maps")
     void, total = int(counts[-1]), int(counts.sum())
     folder = mapping.hint == FOLDER_HINT
