@@ -81,7 +81,6 @@ class LabelMapping:
                     f"{path}: an RGB-coded mask (shape {raw.shape}) but {self.hint} reads "
                     "single-channel values; for colour-coded masks give \"colors\" (the "
                     "[r, g, b] of each class) in classes.json")
-        raw = raw.astype(np.int64, copy=False)
         if raw.size and (int(raw.min()) < 0 or int(raw.max()) >= len(self.lut)):
             big = np.unique(raw[(raw < 0) | (raw >= len(self.lut))])[:10].tolist()
             self._fail(path, big)
