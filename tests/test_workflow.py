@@ -345,3 +345,21 @@ def test_shipped_configs_validate_and_plan(name, tmp_path):
     n_train = sum(rule == "train" for rule, _ in jobs)
     # warm-up per trial, then one training per method, trial and round
     assert n_train == shipped["trials"] * (1 + len(shipped["methods"]) * shipped["rounds"])
+
+
+def test_allow_absent_classes_reaches_only_oracle_table(tmp_path):
+    """The switch is a flag of oracle_table alone: every other job's command stays as it is,
+    so setting it reruns nothing else."""
+    def commands(allow):
+        config = tiny_config()
+        config["dataset"]["allow_absent_classes"] = allow
+        write_config(tmp_path, config)
+        out = snakemake(tmp_path, "-n", "-p").stdout
+        return [line.split("Shell command: ", 1)[1] for line in out.splitlines()
+                if line.startswith("Shell command: asal ")]
+
+    off, on = commands(False), commands(True)
+    assert len(off) == len(on) > 0
+    only_off, only_on = sorted(set(off) - set(on)), sorted(set(on) - set(off))
+    assert only_off and all(c.startswith("asal oracle-table") for c in only_off)
+    assert sorted(c.replace(" --allow-absent-classes", "") for c in only_on) == only_off
