@@ -364,3 +364,21 @@ def test_a_method_definition_compares_seeds_and_slic(tmp_path):
     proc = snakemake(tmp_path, "-n", check=False)
     assert proc.returncode != 0
     assert "superpixels.color_space" in proc.stdout + proc.stderr
+
+
+def test_allow_absent_classes_reaches_only_oracle_table(tmp_path):
+    """The switch is a flag of oracle_table alone: every other job's command stays as it is,
+    so setting it reruns nothing else."""
+    def commands(allow):
+        config = tiny_config()
+        config["dataset"]["allow_absent_classes"] = allow
+        write_config(tmp_path, config)
+        out = snakemake(tmp_path, "-n", "-p").stdout
+        return [line.split("Shell command: ", 1)[1] for line in out.splitlines()
+                if line.startswith("Shell command: asal ")]
+
+    off, on = commands(False), commands(True)
+    assert len(off) == len(on) > 0
+    only_off, only_on = sorted(set(off) - set(on)), sorted(set(on) - set(off))
+    assert only_off and all(c.startswith("asal oracle-table") for c in only_off)
+    assert sorted(c.replace(" --allow-absent-classes", "") for c in only_on) == only_off

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import sys
 
@@ -69,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = stage("oracle-table", "ground-truth histogram per base superpixel", dataset=True)
     s.add_argument("--superpixels", required=True)
     s.add_argument("--out", required=True)
+    s.add_argument("--allow-absent-classes", action="store_true",
+                   help="accept a pool whose labels lack a declared class "
+                        "(dataset.allow_absent_classes)")
+
+    s = stage("check-dataset", "print what asal reads from the dataset and check it")
+    s.add_argument("--config", nargs="+", default=["config.yaml"],
+                   help="the experiment's config: config.yaml, then any file given to "
+                        "snakemake --configfile (merged in that order)")
 
     s = stage("draw-warmup", "round 0: random base superpixels")
     for a in ("--superpixels", "--out"):
@@ -186,7 +195,22 @@ def run(args: argparse.Namespace) -> None:
     elif c == "superpixelize-oracle":
         stages.superpixelize_oracle(args.dataset, args.out)
     elif c == "oracle-table":
-        stages.oracle_table(args.dataset, args.superpixels, args.out)
+        stages.oracle_table(args.dataset, args.superpixels, args.out,
+                            args.allow_absent_classes)
+    elif c == "check-dataset":
+        from .dataset_check import check_dataset
+        from .config import dataset_settings, load_config
+
+        config = load_config(args.config)
+        settings = dataset_settings(config)
+        if settings["name"] == "synthetic" and not os.path.isdir(settings["root"]):
+            raise FileNotFoundError(f"{settings['root']}: the synthetic dataset is made by the "
+                                    "workflow; run snakemake first (rule synthesize)")
+        text, ok = check_dataset(stages.dataset_from(settings),
+                                 bool(config["dataset"].get("allow_absent_classes", False)))
+        print(text)
+        if not ok:
+            sys.exit(1)
     elif c == "draw-warmup":
         stages.draw_warmup(args.superpixels, args.budget, args.seed, args.trial, args.out)
     elif c == "predict":

@@ -50,8 +50,11 @@ def load_config(path: str | Path | list) -> dict:
 
 
 def dataset_settings(config: dict) -> dict:
-    """What stages need to open the dataset; the synthetic one lives under results/."""
-    ds = {k: v for k, v in config["dataset"].items() if k != "synthetic"}
+    """What stages need to open the dataset; the synthetic one lives under results/.
+    `allow_absent_classes` is left out: only oracle_table takes it (as a flag), so setting it
+    reruns nothing else."""
+    ds = {k: v for k, v in config["dataset"].items()
+          if k not in ("synthetic", "allow_absent_classes")}
     if ds["name"] == "synthetic":
         ds["root"] = layout.fill(layout.DATASET_DIR, experiment=config["experiment"])
     elif not ds.get("root"):

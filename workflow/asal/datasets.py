@@ -14,7 +14,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-VOID = 255
+from .labelmaps import VOID, DatasetError, LabelMapping, mapping_from_meta, read_raw_mask, \
+    values_mapping
+
+__all__ = ["VOID", "Dataset", "DatasetError", "open_dataset"]
 
 CAMVID_CLASSES = ("Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence",
                   "Car", "Pedestrian", "Bicyclist")
@@ -37,26 +40,6 @@ CITYSCAPES_LABEL_IDS = (7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27
 VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
                "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person",
                "pottedplant", "sheep", "sofa", "train", "tvmonitor")
-
-OUT_OF_RANGE = 254  # what a lookup table gives a raw value that no class or void may take
-
-
-class DatasetError(RuntimeError):
-    """A dataset file is missing or malformed; the message names the file."""
-
-
-def _read_label_values(path: Path) -> np.ndarray:
-    """Raw label values; palette PNGs (PASCAL VOC) give their indices, not colours."""
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode in ("P", "L", "I", "I;16"):
-                return np.asarray(img)
-            return np.asarray(img.convert("RGB"))
-    except (OSError, ValueError) as err:
-        raise DatasetError(f"{path}: cannot be decoded ({err}); the file is corrupt or not "
-                           "an image") from err
-
 
 def _voc_palette(n: int) -> np.ndarray:
     """The PASCAL VOC colour map (bit-interleaved class index)."""
@@ -83,7 +66,13 @@ class Dataset:
     resize: float = 1.0
     image_path: callable = field(repr=False, default=None)
     label_path: callable = field(repr=False, default=None)
-    label_lut: np.ndarray | None = field(repr=False, default=None)  # raw value -> class/VOID
+    mapping: LabelMapping | None = field(repr=False, default=None)  # raw value -> class/VOID
+
+    def __post_init__(self):
+        if self.mapping is None:  # classes 0..C-1 stored as themselves, void 255
+            self.mapping = values_mapping(self.n_classes, range(self.n_classes), [VOID],
+                                          f"{self.name} labels are 0..{self.n_classes - 1}, "
+                                          f"void {VOID}")
 
     @property
     def n_classes(self) -> int:
@@ -115,24 +104,12 @@ class Dataset:
         path = self.label_path(name)
         if not path.exists():
             raise DatasetError(f"{path}: label map missing for image {name!r}")
-        raw = _read_label_values(path)
-        if raw.ndim != 2:
-            raise DatasetError(f"{path}: label maps must be single-channel, got shape "
-                               f"{raw.shape}")
-        if raw.size and int(raw.max()) > 255:
-            raise DatasetError(f"{path}: label value {int(raw.max())} does not fit 8 bits; "
-                               f"{self.name} labels are 0..{self.n_classes - 1} and void")
-        label = self.label_lut[raw] if self.label_lut is not None else raw
-        bad = (label >= self.n_classes) & (label != VOID)
-        if bad.any():
-            values = np.unique(raw[bad])[:10].tolist()
-            raise DatasetError(f"{path}: label values {values} are outside the class list "
-                               f"(0..{self.n_classes - 1}, void {VOID}) of {self.name}")
+        raw = read_raw_mask(path, rgb=self.mapping.rgb)
+        label = self.mapping.apply(raw, path)
         image_shape = self._raw_shape(self.image_path(name))
-        if image_shape is not None and image_shape != raw.shape:
+        if image_shape is not None and image_shape != raw.shape[:2]:
             raise DatasetError(f"{path}: label is {raw.shape[1]}x{raw.shape[0]} but its image "
                                f"is {image_shape[1]}x{image_shape[0]}")
-        label = label.astype(np.uint8)
         if self.resize != 1.0:
             h, w = self._size(*label.shape)
             label = cv2.resize(label, (w, h), interpolation=cv2.INTER_NEAREST)
@@ -181,19 +158,31 @@ def _first_existing(candidates: list[Path]) -> Path:
 
 def folder_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
     """A user's own data: images/NAME.(png|jpg), labels/NAME.png (or masks/), pool.txt,
-    <evaluation_split>.txt, classes.json {"classes": [...], "palette": [...]}; void is 255."""
+    <evaluation_split>.txt, classes.json {"classes": [...], "palette": [...]} with optional
+    "values" / "colors" and "void" saying how raw mask values map to classes (asal.labelmaps;
+    default: values 0..C-1, void 255)."""
     meta_path = root / "classes.json"
     if not meta_path.exists():
         raise DatasetError(f"{meta_path}: missing; a folder dataset needs classes.json with "
                            "a 'classes' list")
-    meta = json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as err:
+        raise DatasetError(f"{meta_path}: not valid JSON ({err})") from err
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{meta_path}: must be a JSON object with a 'classes' list")
+    mapping = mapping_from_meta(meta, meta_path)
     classes = tuple(meta["classes"])
-    palette = np.array(meta.get("palette") or _default_palette(len(classes)), dtype=np.uint8)
+    palette = meta.get("palette") or meta.get("colors") or _default_palette(len(classes))
+    palette = np.array(palette, dtype=np.uint8)
+    if palette.shape != (len(classes), 3):
+        raise DatasetError(f"{meta_path}: \"palette\" must list one [r, g, b] per class "
+                           f"({len(classes)} classes)")
     return Dataset(
         name="folder", root=root, classes=classes, palette=palette,
         pool=[Path(n).stem for n in _read_list(root / "pool.txt")],
         evaluation=[Path(n).stem for n in _read_list(root / f"{evaluation_split}.txt")],
-        resize=resize,
+        resize=resize, mapping=mapping,
         image_path=lambda n: _first_existing(
             [root / "images" / f"{n}{ext}" for ext in (".png", ".jpg", ".jpeg")]),
         label_path=lambda n: _first_existing(
@@ -202,9 +191,7 @@ def folder_dataset(root: Path, resize: float, evaluation_split: str = "val") -> 
 
 def camvid_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
     """SegNet's CamVid: train/, trainannot/, val/, valannot/, train.txt, val.txt; 11 is void."""
-    lut = np.full(256, OUT_OF_RANGE, dtype=np.uint8)
-    lut[:11] = np.arange(11)
-    lut[11] = VOID
+    mapping = values_mapping(11, range(11), [11], "CamVid (SegNet) labels are 0..10, void 11")
 
     def split_dir(name: str) -> str:
         return "train" if name in pool_set else evaluation_split
@@ -215,7 +202,7 @@ def camvid_dataset(root: Path, resize: float, evaluation_split: str = "val") -> 
     return Dataset(
         name="camvid", root=root, classes=CAMVID_CLASSES,
         palette=np.array(CAMVID_PALETTE, dtype=np.uint8), pool=pool, evaluation=evaluation,
-        resize=resize, label_lut=lut,
+        resize=resize, mapping=mapping,
         image_path=lambda n: root / split_dir(n) / f"{n}.png",
         label_path=lambda n: root / f"{split_dir(n)}annot" / f"{n}.png")
 
@@ -223,9 +210,11 @@ def camvid_dataset(root: Path, resize: float, evaluation_split: str = "val") -> 
 def cityscapes_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
     """leftImg8bit/<split>/<city>/*_leftImg8bit.png with gtFine/<split>/<city>/*_labelIds.png;
     the 19 evaluated classes as train ids. Image names are "<split>/<city>/<stem>"."""
-    lut = np.full(256, OUT_OF_RANGE, dtype=np.uint8)
-    lut[:34] = VOID  # every defined labelId that is not evaluated
-    lut[list(CITYSCAPES_LABEL_IDS)] = np.arange(len(CITYSCAPES_LABEL_IDS))
+    # Every defined labelId (0..33) that is not evaluated is void.
+    mapping = values_mapping(
+        len(CITYSCAPES_LABEL_IDS), CITYSCAPES_LABEL_IDS,
+        sorted(set(range(34)) - set(CITYSCAPES_LABEL_IDS)),
+        "Cityscapes gtFine labelIds are 0..33 (use the *_labelIds.png files)")
 
     def names(split: str) -> list[str]:
         folder = root / "leftImg8bit" / split
@@ -238,7 +227,7 @@ def cityscapes_dataset(root: Path, resize: float, evaluation_split: str = "val")
     return Dataset(
         name="cityscapes", root=root, classes=CITYSCAPES_CLASSES,
         palette=np.array(CITYSCAPES_PALETTE, dtype=np.uint8), pool=names("train"),
-        evaluation=names(evaluation_split), resize=resize, label_lut=lut,
+        evaluation=names(evaluation_split), resize=resize, mapping=mapping,
         image_path=lambda n: root / "leftImg8bit" / f"{n}_leftImg8bit.png",
         label_path=lambda n: root / "gtFine" / f"{n}_gtFine_labelIds.png")
 
@@ -246,14 +235,13 @@ def cityscapes_dataset(root: Path, resize: float, evaluation_split: str = "val")
 def voc_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
     """PASCAL VOC 2012: JPEGImages/, SegmentationClass/ (palette PNGs, 255 void),
     ImageSets/Segmentation/{train,val}.txt."""
-    lut = np.full(256, OUT_OF_RANGE, dtype=np.uint8)
-    lut[:len(VOC_CLASSES)] = np.arange(len(VOC_CLASSES))
-    lut[VOID] = VOID
+    mapping = values_mapping(len(VOC_CLASSES), range(len(VOC_CLASSES)), [VOID],
+                             "VOC SegmentationClass palette indices are 0..20, void 255")
     lists = root / "ImageSets" / "Segmentation"
     return Dataset(
         name="voc", root=root, classes=VOC_CLASSES, palette=_voc_palette(len(VOC_CLASSES)),
         pool=_read_list(lists / "train.txt"), evaluation=_read_list(lists / f"{evaluation_split}.txt"),
-        resize=resize, label_lut=lut,
+        resize=resize, mapping=mapping,
         image_path=lambda n: root / "JPEGImages" / f"{n}.jpg",
         label_path=lambda n: root / "SegmentationClass" / f"{n}.png")
 

@@ -186,8 +186,16 @@ def _check_pool(ds: Dataset, sp: Superpixels, sp_path: str) -> None:
                             f"{list(ds.classes)}; rerun superpixelize")
 
 
-def oracle_table(dataset_cfg: dict, sp_path: str, out: str) -> None:
-    """Ground-truth label histogram (void last) of every base superpixel, image by image."""
+def oracle_table(dataset_cfg: dict, sp_path: str, out: str,
+                 allow_absent_classes: bool = False) -> None:
+    """Ground-truth label histogram (void last) of every base superpixel, image by image.
+
+    It reads every pool label, so it also refuses, before anything downstream runs, a pool in
+    which a declared class never occurs (masks read with the wrong values, e.g. 0/255 masks
+    whose 255 is taken for void), unless `allow_absent_classes`; the file is then not written.
+    """
+    from .dataset_check import check_pool_classes
+
     ds = dataset_from(dataset_cfg)
     with artifacts.open_superpixels(sp_path) as sp:
         _check_pool(ds, sp, sp_path)
@@ -195,6 +203,7 @@ def oracle_table(dataset_cfg: dict, sp_path: str, out: str) -> None:
         attrs = provenance("oracle_table", superpixel_spec=sp.attrs["superpixel_spec"],
                            classes=list(ds.classes))
         progress = Progress("oracle table", sp.n_images)
+        totals = np.zeros(ds.n_classes + 1, np.int64)
         with artifacts.table_writer(out, "oracle_table", attrs, sp.n_superpixels,
                                     ds.n_classes) as rows:
             for i, name in enumerate(sp.names):
@@ -203,9 +212,15 @@ def oracle_table(dataset_cfg: dict, sp_path: str, out: str) -> None:
                     raise ArtifactError(f"{ds.label_path(name)}: label is {label.shape} but "
                                         f"its superpixels are {tuple(sp.shapes[i])}")
                 lo, hi = int(sp.sp_offset[i]), int(sp.sp_offset[i + 1])
-                rows.put("gt_hist", lo, oracle.label_histograms(label, sp.local_map(i), hi - lo,
-                                                                ds.n_classes))
+                hist = oracle.label_histograms(label, sp.local_map(i), hi - lo, ds.n_classes)
+                rows.put("gt_hist", lo, hist)
+                totals += hist.sum(axis=0)
                 progress(i + 1)
+            warning = check_pool_classes(ds, totals, sp.n_images, allow_absent_classes)
+            if warning:
+                log.warning("%s (allowed: dataset.allow_absent_classes is true)", warning)
+            log.info("oracle table: pool pixels per class %s, void %d",
+                     dict(zip(ds.classes, totals[:-1].tolist())), int(totals[-1]))
 
 
 # ------------------------------------------------------------------ the warm-up draw

@@ -101,6 +101,7 @@ rule oracle_table:
         P(layout.ORACLE_TABLE),
     params:
         dataset=DATASET_JSON,
+        allow=" --allow-absent-classes" if config["dataset"].get("allow_absent_classes") else "",
     log:
         LOG("oracle_table", per_round=False).replace(".log", "_{spx}.log"),
     benchmark:
@@ -112,4 +113,5 @@ rule oracle_table:
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal oracle-table --dataset {params.dataset:q} --superpixels {input} --out {output} > {log} 2>&1"
+        "asal oracle-table --dataset {params.dataset:q} --superpixels {input} --out {output}{params.allow}"
+        " > {log} 2>&1"
