@@ -12,6 +12,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/rounds.smk"
+include: "workflow/rules/full.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -324,7 +324,7 @@ def test_html_report_renders_in_a_browser(run, tmp_path):
 
 
 
-@pytest.mark.parametrize("name", ["camvid", "cityscapes"])
+@pytest.mark.parametrize("name", ["camvid", "camvid_finetune", "cityscapes"])
 def test_shipped_configs_validate_and_plan(name, tmp_path):
     """The benchmark configs under workflow/configs pass the schema and give a full plan
     (a dry run needs no data), as `snakemake --configfile PATH` would use them."""
@@ -343,8 +343,12 @@ def test_shipped_configs_validate_and_plan(name, tmp_path):
     assert {"superpixelize", "predict", "merge", "acquire", "query", "sieve", "train",
             "evaluate", "report"} <= rules
     n_train = sum(rule == "train" for rule, _ in jobs)
+    methods = [m for m in shipped["methods"] if m != "Full"]
     # warm-up per trial, then one training per method, trial and round
-    assert n_train == shipped["trials"] * (1 + len(shipped["methods"]) * shipped["rounds"])
+    assert n_train == shipped["trials"] * (1 + len(methods) * shipped["rounds"])
+    # the fully supervised ceiling: once per trial
+    n_full = sum(rule == "train_full" for rule, _ in jobs)
+    assert n_full == (shipped["trials"] if "Full" in shipped["methods"] else 0)
 
 
 def test_a_method_definition_compares_seeds_and_slic(tmp_path):

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shards", type=int, default=1, help="number of blocks")
 
     s = stage("gather", "join the shards of an image-wise stage into one file")
-    s.add_argument("--stage", required=True, choices=["superpixelize", "predict"])
+    s.add_argument("--stage", required=True, choices=["superpixelize", "predict", "features"])
     s.add_argument("--shard-files", nargs="+", required=True)
     s.add_argument("--out", required=True)
 
@@ -86,9 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, required=True)
     s.add_argument("--trial", type=int, required=True)
 
+    s = stage("features", "a frozen ImageNet encoder's features of every image, once",
+              dataset=True)
+    s.add_argument("--encoder", required=True, help="efficientnet_lite0, 1 or 2")
+    s.add_argument("--out", required=True)
+    s.add_argument("--shard", type=int, default=0, help="this job's block of images")
+    s.add_argument("--shards", type=int, default=1)
+    s.add_argument("--device", default="auto")
+    s.add_argument("--threads", type=int, default=0)
+
     s = stage("predict", "per-superpixel statistics of a model's prediction", dataset=True)
     for a in ("--superpixels", "--model", "--out"):
         s.add_argument(a, required=True)
+    s.add_argument("--features", default=None, help="cached features (model feature_head)")
     s.add_argument("--shard", type=int, default=0)
     s.add_argument("--shards", type=int, default=1)
     s.add_argument("--device", default="auto")
@@ -119,25 +129,36 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(a, required=True)
     s.add_argument("--model", default=None, help="theta_{t-1}; none in round 0")
     s.add_argument("--previous", default=None, help="previous round's sieved labels")
+    s.add_argument("--features", default=None, help="cached features (model feature_head)")
     s.add_argument("--round", type=int, required=True)
     s.add_argument("--device", default="auto")
     s.add_argument("--threads", type=int, default=0)
 
     s = stage("train", "train theta_t on the sieved labels", dataset=True, spec=True)
-    for a in ("--superpixels", "--sieved", "--out", "--log-out"):
+    for a in ("--out", "--log-out"):
         s.add_argument(a, required=True)
+    s.add_argument("--superpixels", default=None)
+    s.add_argument("--sieved", default=None)
+    s.add_argument("--full", action="store_true",
+                   help="every pool pixel's ground truth instead of --sieved (method Full)")
+    s.add_argument("--features", default=None, help="cached features (model feature_head)")
     s.add_argument("--init", default=None, help="checkpoint to continue from (init: previous)")
     for a in ("--seed", "--trial", "--round"):
         s.add_argument(a, type=int, required=True)
 
     s = stage("evaluate", "mIoU on the evaluation split", dataset=True)
-    for a in ("--model", "--labelled", "--out", "--method"):
+    for a in ("--model", "--out", "--method"):
         s.add_argument(a, required=True)
+    s.add_argument("--labelled", default=None, help="clicks so far; none for method Full")
+    s.add_argument("--features", default=None, help="cached features (model feature_head)")
+    s.add_argument("--oracle-table", default=None, help="with --superpixels: diagnostics")
+    s.add_argument("--merged", default=None, help="this round's merged regions")
+    s.add_argument("--prev-stats", default=None, help="theta_{t-1}'s statistics")
     s.add_argument("--superpixels", default=None, help="with --sieved: label quality figures")
     s.add_argument("--sieved", default=None)
     s.add_argument("--answers", default=None, help="this round's answers: query figures")
     s.add_argument("--trial", type=int, required=True)
-    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--round", type=int, default=None, help="none for method Full")
     s.add_argument("--device", default="auto")
     s.add_argument("--threads", type=int, default=0)
 
@@ -166,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--title", default="")
     s.add_argument("--rounds", default=None, help="HTML per-round table")
     s.add_argument("--rounds-csv", default=None, help="the same table as CSV")
+    s.add_argument("--baseline", default=None, help="method the others are paired with")
+    s.add_argument("--paired", default=None, help="CSV of paired differences to --baseline")
+    s.add_argument("--purity", default=None, help="PNG: query purity against size")
     s.add_argument("--warmup-of", type=_json, default=None,
                    help='JSON {method: its warm-up pseudo-method}; default "warmup" for all')
     return p
@@ -215,7 +239,13 @@ def run(args: argparse.Namespace) -> None:
         stages.draw_warmup(args.superpixels, args.budget, args.seed, args.trial, args.out)
     elif c == "predict":
         stages.predict(args.dataset, args.superpixels, args.model, args.out, args.device,
-                       args.threads, shard=args.shard, n_shards=args.shards)
+                       args.threads, shard=args.shard, n_shards=args.shards,
+                       features_path=args.features)
+    elif c == "features":
+        from .features import compute_features
+
+        compute_features(args.dataset, args.encoder, args.out, args.shard, args.shards,
+                         args.device, args.threads)
     elif c == "merge":
         stages.merge(args.superpixels, args.stats, args.labelled, _spec(MergeSpec, args.spec),
                      args.out)
@@ -232,17 +262,20 @@ def run(args: argparse.Namespace) -> None:
 
         stages.sieve(args.dataset, args.superpixels, args.labelled, args.model, args.previous,
                      _spec(SieveSpec, args.spec), args.round, args.out, args.device,
-                     args.threads)
+                     args.threads, features_path=args.features)
     elif c == "train":
         from .training import TrainSpec
 
+        if not args.full and (args.sieved is None or args.superpixels is None):
+            raise SystemExit("asal train: error: give --sieved and --superpixels, or --full")
         stages.train_stage(args.dataset, args.superpixels, args.sieved,
                            _spec(TrainSpec, args.spec), args.seed, args.trial, args.round,
-                           args.init, args.out, args.log_out)
+                           args.init, args.out, args.log_out, args.features, args.full)
     elif c == "evaluate":
         meta = {"method": args.method, "trial": args.trial, "round": args.round}
         stages.evaluate(args.dataset, args.model, args.labelled, meta, args.out, args.device,
-                        args.threads, args.superpixels, args.sieved, args.answers)
+                        args.threads, args.superpixels, args.sieved, args.answers,
+                        args.features, args.oracle_table, args.merged, args.prev_stats)
     elif c == "draw":
         from .drawing import draw
 
@@ -257,7 +290,7 @@ def run(args: argparse.Namespace) -> None:
         from .report import report
 
         report(args.metrics, args.table, args.plot, args.title, args.warmup_of, args.rounds,
-               args.rounds_csv)
+               args.rounds_csv, args.baseline or None, args.paired, args.purity)
 
 
 def main(argv: list[str] | None = None) -> None:

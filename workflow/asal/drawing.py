@@ -36,7 +36,17 @@ def draw_settings(config: dict, method: str) -> dict:
     return {"experiment": config["experiment"], "dataset": dataset_settings(config),
             "rounds": config["rounds"], "budget": config["budget"],
             "superpixels": superpixel_kind(config, method),
-            "sieve_points": int(stage_settings(config, method, "sieve").get("n_points", 20))}
+            "sieve_points": int(stage_settings(config, method, "sieve").get("n_points", 20)),
+            "features": features_of(config)}
+
+
+def features_of(config: dict) -> str | None:
+    """The cached features file a feature head reads (None for networks over pixels)."""
+    train = config.get("train") or {}
+    if train.get("model") != "feature_head":
+        return None
+    return layout.fill(layout.FEATURES, experiment=config["experiment"],
+                       encoder=train.get("encoder", "efficientnet_lite0"))
 
 
 class RunView:
@@ -142,11 +152,11 @@ def draw(config: str | dict, method: str, trial: int, round: int, image: str | N
          [("removed", pictures.REMOVED)])
 
     # Prediction of this round's model beside the ground truth.
-    from .models import load_checkpoint
-    from .training import predict_probabilities
+    from .inference import Predictor, torch_setup
 
-    model, _ = load_checkpoint(view.path("model", round), ds.n_classes)
-    pred = next(predict_probabilities(model, [rgb], model.parameters().__next__().device))
+    with Predictor(view.path("model", round), ds, torch_setup(0, "cpu"),
+                   view.config.get("features")) as predictor:
+        pred = next(predictor.probs([image]))
     truth = ds.read_label(image)
     panel = pictures.hstack([pictures.titled(pictures.upscale(pictures.colourise(
         pred.argmax(0), ds.palette)), "prediction"),

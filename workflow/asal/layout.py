@@ -24,6 +24,12 @@ ORACLE_TABLE = EXPERIMENT + "/oracle/{spx}.h5"  # ground-truth histogram per bas
 # Blocks of pool images of the image-wise stages, when split into parallel jobs.
 SUPERPIXEL_SHARD = EXPERIMENT + "/superpixels/shards/{spx}.{shard}.h5"
 ROUND_DIR = EXPERIMENT + "/{method}/trial{trial}/round{round}"
+# A frozen encoder's features of every image (train.model: feature_head), once per dataset.
+FEATURES = EXPERIMENT + "/features/{encoder}.h5"
+FEATURE_SHARD = EXPERIMENT + "/features/shards/{encoder}.{shard}.h5"
+# The fully supervised ceiling: every pool pixel labelled, trained once per trial.
+FULL = "Full"
+FULL_DIR = EXPERIMENT + "/" + FULL + "/trial{trial}"
 
 # One file per stage output inside a round folder.
 ROUND_FILES = {
@@ -44,6 +50,8 @@ REPORT_TABLE = REPORT_DIR + "/metrics.csv"
 REPORT_PLOT = REPORT_DIR + "/miou_vs_clicks.png"
 REPORT_ROUNDS = REPORT_DIR + "/rounds.html"  # per-round table, for people
 REPORT_ROUNDS_CSV = REPORT_DIR + "/rounds.csv"  # the same table, for programs
+REPORT_PAIRED = REPORT_DIR + "/paired.csv"  # per-trial differences to the baseline, 95% CI
+REPORT_PURITY = REPORT_DIR + "/purity_vs_size.png"  # query purity against query size
 PICTURES = REPORT_DIR + "/pictures/{method}/trial{trial}/round{round}"  # asal draw, one folder
 LOGS = "logs/{experiment}"
 BENCHMARKS = "benchmarks/{experiment}"
@@ -52,6 +60,11 @@ BENCHMARKS = "benchmarks/{experiment}"
 def round_file(kind: str) -> str:
     """Pattern of one round artifact, e.g. round_file("merged")."""
     return f"{ROUND_DIR}/{ROUND_FILES[kind]}"
+
+
+def full_file(kind: str) -> str:
+    """Pattern of one artifact of method Full (model, train_log, metrics): no rounds."""
+    return f"{FULL_DIR}/{ROUND_FILES[kind]}"
 
 
 def log_file(rule: str, per_round: bool = True) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from .layout import ALGORITHM_KINDS, SUPERPIXEL_KINDS, WARMUP
+from .layout import ALGORITHM_KINDS, FULL, SUPERPIXEL_KINDS, WARMUP
 
 # Settings of one superpixel algorithm only (asal.superpixels.SeedsSpec); kept here so that
 # methods, imported by the Snakefile, does not import OpenCV.
@@ -68,15 +68,21 @@ def all_methods(config: dict) -> dict[str, dict]:
 
 
 def check_methods(config: dict) -> list[str]:
+    """The config's method names, checked; `Full` (the fully supervised ceiling: every pool
+    pixel labelled, the experiment's training recipe, once per trial) may be among them."""
     known = all_methods(config)
     names = list(config["methods"])
     for name in names:
         if name.startswith(WARMUP):
             raise ConfigError(f"methods: names starting with {WARMUP!r} are reserved for the "
                               "shared round 0")
-        if name not in known:
-            raise ConfigError(f"methods: unknown method {name!r}; known: {sorted(known)} "
-                              "(or define it under method_definitions)")
+        if name not in known and name != FULL:
+            raise ConfigError(f"methods: unknown method {name!r}; known: "
+                              f"{sorted(known) + [FULL]} (or define it under "
+                              "method_definitions)")
+    if FULL in (config.get("method_definitions") or {}):
+        raise ConfigError(f"method_definitions: {FULL!r} is the fully supervised ceiling "
+                          "(every pool pixel labelled); give your method another name")
     if len(set(names)) != len(names):
         raise ConfigError("methods: a method is listed twice")
     return names

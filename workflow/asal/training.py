@@ -32,6 +32,7 @@ class TrainSpec:
     device: str = "auto"
     amp: bool = True  # mixed precision on CUDA
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    encoder: str = "efficientnet_lite0"  # model feature_head: the frozen encoder of its features
 
     def __post_init__(self):
         if self.init not in ("scratch", "previous"):
@@ -40,6 +41,16 @@ class TrainSpec:
             raise ValueError(f"train.optimizer {self.optimizer!r}: use adamw or sgd")
         if self.batch_size < 2:
             raise ValueError("train.batch_size must be at least 2 (batch norm needs it)")
+        from .encoders import LITE_STAGES
+
+        if self.model == "feature_head" and self.encoder not in LITE_STAGES:
+            raise ValueError(f"train.encoder {self.encoder!r}: use one of "
+                             f"{', '.join(LITE_STAGES)}")
+
+    @property
+    def uses_features(self) -> bool:
+        """A head over cached features of a frozen encoder (the `features` stage)."""
+        return self.model == "feature_head"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -80,6 +91,17 @@ def _batches(images: list[np.ndarray], targets: list[np.ndarray], batch_size: in
         yield np.stack(xs), np.stack(ys)
 
 
+def _optimiser(model: nn.Module, spec: TrainSpec):
+    if spec.optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9,
+                              weight_decay=spec.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda it: (1 - it / spec.iterations) ** 0.9)  # poly, as DeepLab
+    return opt, sched
+
+
 def train(model: nn.Module, images: list[np.ndarray], targets: list[np.ndarray],
           spec: TrainSpec, seed: int, device: torch.device, progress=None) -> list[dict]:
     """Fit `model` in place on (image, sparse target) pairs; VOID pixels carry no loss."""
@@ -90,13 +112,7 @@ def train(model: nn.Module, images: list[np.ndarray], targets: list[np.ndarray],
         raise ValueError("pool images differ in size; set train.crop to a side length")
     rng = np.random.default_rng(seed)
     model.to(device).train()
-    if spec.optimizer == "adamw":
-        opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    else:
-        opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=0.9,
-                              weight_decay=spec.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda it: (1 - it / spec.iterations) ** 0.9)  # poly, as DeepLab
+    opt, sched = _optimiser(model, spec)
     use_amp = spec.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_fn = nn.CrossEntropyLoss(ignore_index=VOID)
@@ -138,3 +154,51 @@ def predict_probabilities(model: nn.Module, images: list[np.ndarray], device: to
             logits = model(to_tensor(np.stack(group)).to(device))
             probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
             yield from probs
+
+
+def train_on_features(head: nn.Module, taps: dict[str, np.ndarray], targets: np.ndarray,
+                      spec: TrainSpec, seed: int, device: torch.device,
+                      progress=None) -> list[dict]:
+    """Fit a feature head in place on cached taps (N, C, h, w) and sparse targets (N, H, W);
+    VOID pixels carry no loss. Batches are drawn with replacement and flipped left-right,
+    taps and targets together (the encoder's features of a flipped image are close to its
+    flipped features)."""
+    if not len(targets):
+        raise ValueError("no labelled pixel to train on: every query so far was void or "
+                         "sieved away; raise the budget")
+    rng = np.random.default_rng(seed)
+    head.to(device).train()
+    opt, sched = _optimiser(head, spec)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=VOID)
+    tap_t = {k: torch.from_numpy(v) for k, v in taps.items()}
+    y_all = torch.from_numpy(np.ascontiguousarray(targets))
+    size = targets.shape[-2:]
+    history = []
+    for it in range(spec.iterations):
+        pick = torch.from_numpy(rng.integers(0, len(targets), size=spec.batch_size))
+        flip = torch.from_numpy(rng.random(spec.batch_size) < 0.5)
+        x = {k: torch.where(flip[:, None, None, None], v[pick].flip(-1), v[pick]).to(device)
+             for k, v in tap_t.items()}
+        y = torch.where(flip[:, None, None], y_all[pick].flip(-1), y_all[pick]).long().to(device)
+        loss = loss_fn(head(x, size), y)
+        opt.zero_grad(set_to_none=True)
+        if math.isnan(loss.item()):  # a batch with no labelled pixel
+            continue
+        loss.backward()
+        opt.step()
+        sched.step()
+        history.append({"iteration": it + 1, "loss": float(loss.item()),
+                        "lr": float(sched.get_last_lr()[0])})
+        if progress is not None:
+            progress(it + 1, spec.iterations, float(loss.item()))
+    head.eval()
+    return history
+
+
+@torch.no_grad()
+def predict_probabilities_from_features(head: nn.Module, taps: dict[str, np.ndarray],
+                                        size, device: torch.device) -> Iterator[np.ndarray]:
+    """Softmax probabilities (C, H, W) of each row of cached taps, in order."""
+    head.eval()
+    x = {k: torch.from_numpy(v).to(device) for k, v in taps.items()}
+    yield from torch.softmax(head(x, tuple(size)).float(), dim=1).cpu().numpy()

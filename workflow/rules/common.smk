@@ -28,6 +28,13 @@ try:
     METHODS = check_methods(config)
 except ConfigError as err:
     raise WorkflowError(f"config: {err}")
+# Full (the fully supervised ceiling) has no rounds: its own two rules, not the loop's.
+FULL_ON = layout.FULL in METHODS
+METHODS = [m for m in METHODS if m != layout.FULL]
+BASELINE = (config.get("report") or {}).get("baseline", "SP")
+if BASELINE is not None and BASELINE not in METHODS:
+    raise WorkflowError(f"config: report.baseline {BASELINE!r} is not among the methods "
+                        f"{METHODS}; name one of them, or null for no paired differences")
 TRIALS = list(range(config["trials"]))
 ROUNDS = list(range(config["rounds"] + 1))
 WARMUP_BUDGET = config.get("warmup_budget") or config["budget"]
@@ -52,6 +59,15 @@ def LOG(rule, per_round=True):
 
 def BENCH(rule, per_round=True):
     return P(layout.benchmark_file(rule, per_round))
+
+
+# train.model feature_head: a frozen encoder's features, computed once (rule features), are
+# what train, predict, sieve and evaluate read instead of images.
+USES_FEATURES = config["train"].get("model") == "feature_head"
+ENCODER = config["train"].get("encoder", "efficientnet_lite0")
+FEATURES_FILE = P(layout.FEATURES).format(encoder=ENCODER) if USES_FEATURES else None
+FEATURES_INPUT = [FEATURES_FILE] if USES_FEATURES else []
+FEATURES_ARG = f"--features {FEATURES_FILE}" if USES_FEATURES else ""
 
 
 try:
@@ -111,6 +127,8 @@ def all_metrics():
     files = [R("metrics").format(method=w, trial=t, round=0) for w in WARMUPS for t in TRIALS]
     files += [R("metrics").format(method=m, trial=t, round=r)
               for m in METHODS for t in TRIALS for r in ROUNDS[1:]]
+    if FULL_ON:
+        files += [P(layout.full_file("metrics")).format(trial=t) for t in TRIALS]
     return files
 
 
@@ -132,7 +150,8 @@ def query_inputs(wc):
 
 
 def sieve_inputs(wc):
-    inputs = {"superpixels": superpixels_of(wc), "labelled": R("labelled").format(**wc)}
+    inputs = {"superpixels": superpixels_of(wc), "labelled": R("labelled").format(**wc),
+              "features": FEATURES_INPUT}
     settings = stage_settings(config, wc.method, "sieve")
     if int(wc.round) > 0 and settings["threshold"] != "none":
         inputs["model"] = prev("model")(wc)
@@ -141,8 +160,22 @@ def sieve_inputs(wc):
     return inputs
 
 
+def evaluate_inputs(wc):
+    """The round's model and labels, and for the diagnostics the oracle table, the round's
+    merged regions and theta_{t-1}'s statistics (none in round 0)."""
+    inputs = {"model": R("model").format(**wc), "labelled": R("labelled").format(**wc),
+              "superpixels": superpixels_of(wc), "sieved": R("sieved").format(**wc),
+              "answers": R("answers").format(**wc), "oracle": oracle_table_of(wc),
+              "features": FEATURES_INPUT}
+    if int(wc.round) > 0:
+        inputs["merged"] = R("merged").format(**wc)
+        inputs["prev_stats"] = prev("stats")(wc)
+    return inputs
+
+
 def train_inputs(wc):
-    inputs = {"superpixels": superpixels_of(wc), "sieved": R("sieved").format(**wc)}
+    inputs = {"superpixels": superpixels_of(wc), "sieved": R("sieved").format(**wc),
+              "features": FEATURES_INPUT}
     if int(wc.round) > 0 and config["train"].get("init") == "previous":
         inputs["init"] = prev("model")(wc)
     return inputs
@@ -169,6 +202,7 @@ JOB_RESOURCES = {
     "train": {"runtime": 240, "mem_mb": 8000},
     "evaluate": {"runtime": 60, "mem_mb": 4000},
     "predict": {"runtime": 120, "mem_mb": 8000},
+    "features": {"runtime": 120, "mem_mb": 8000},
     "report": {"runtime": 10, "mem_mb": 1000},
     "draw": {"runtime": 10, "mem_mb": 4000},
 }
@@ -217,6 +251,7 @@ def draw_inputs(wildcards):
     """What `asal draw` reads for one round; listed so the pictures follow their artifacts."""
     kinds = ["metrics", "answers", "labelled", "sieved", "model"]
     files = {k: R(k).format(**wildcards) for k in kinds}
+    files["features"] = FEATURES_INPUT
     if int(wildcards.round) > 0:
         files["merged"] = R("merged").format(**wildcards)
         files["stats"] = prev("stats")(wildcards)

@@ -115,3 +115,52 @@ rule oracle_table:
     shell:
         "asal oracle-table --dataset {params.dataset:q} --superpixels {input} --out {output}{params.allow}"
         " > {log} 2>&1"
+
+
+rule features:
+    # train.model feature_head: the frozen encoder's taps of every image, computed once.
+    input:
+        [P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
+    output:
+        P(layout.FEATURES if SHARDS == 1 else layout.FEATURE_SHARD),
+    params:
+        dataset=DATASET_JSON,
+        device=DEVICE,
+        shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
+    threads: 1
+    log:
+        LOG("features", per_round=False).replace(".log", "_{encoder}.log" if SHARDS == 1 else "_{encoder}.{shard}.log"),
+    benchmark:
+        BENCH("features", per_round=False).replace(".tsv", "_{encoder}.tsv" if SHARDS == 1 else "_{encoder}.{shard}.tsv")
+    resources:
+        runtime=runtime_of("features"),
+        mem_mb=mem_mb_of("features"),
+        gpu=GPUS,
+        **slurm_of("gpu"),
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal features --dataset {params.dataset:q} --encoder {wildcards.encoder} {params.shard}"
+        " --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
+
+
+if SHARDS > 1:
+
+    rule gather_features:
+        input:
+            lambda wildcards: expand(P(layout.FEATURE_SHARD), encoder=wildcards.encoder,
+                                     shard=range(SHARDS)),
+        output:
+            P(layout.FEATURES),
+        log:
+            LOG("gather_features", per_round=False).replace(".log", "_{encoder}.log"),
+        benchmark:
+            BENCH("gather_features", per_round=False).replace(".tsv", "_{encoder}.tsv")
+        resources:
+            runtime=runtime_of("features"),
+            mem_mb=mem_mb_of("features"),
+            **slurm_of("cpu"),
+        conda:
+            "../../envs/asal.yaml"
+        shell:
+            "asal gather --stage features --shard-files {input} --out {output} > {log} 2>&1"

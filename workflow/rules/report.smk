@@ -10,9 +10,13 @@ rule report:
         rounds=report(P(layout.REPORT_ROUNDS), caption="../report/rounds.rst",
                       category="1. Results"),
         rounds_csv=P(layout.REPORT_ROUNDS_CSV),
+        paired=P(layout.REPORT_PAIRED),
+        purity=report(P(layout.REPORT_PURITY), caption="../report/purity_vs_size.rst",
+                      category="1. Results"),
     params:
         title=f"{EXP}: mIoU vs clicks (mean; band: range over {len(TRIALS)} trials)",
         warmups=spec_json(WARMUP_OF),
+        baseline=BASELINE or "",
     log:
         LOG("report", per_round=False),
     benchmark:
@@ -25,7 +29,8 @@ rule report:
         "../../envs/asal.yaml"
     shell:
         "asal report --metrics {input} --table {output.table} --plot {output.plot}"
-        " --rounds {output.rounds} --rounds-csv {output.rounds_csv} --warmup-of {params.warmups:q} --title {params.title:q}"
+        " --rounds {output.rounds} --rounds-csv {output.rounds_csv} --baseline {params.baseline:q}"
+        " --paired {output.paired} --purity {output.purity} --warmup-of {params.warmups:q} --title {params.title:q}"
         " > {log} 2>&1"
 
 

@@ -128,7 +128,8 @@ rule sieve:
         dataset=DATASET_JSON,
         spec=lambda wc: spec_json(stage_settings(config, wc.method, "sieve")),
         extra=lambda wc, input: " ".join([optional("--model", input.get("model")),
-                                          optional("--previous", input.get("previous"))]),
+                                          optional("--previous", input.get("previous")),
+                                          FEATURES_ARG if input.get("model") else ""]),
         device=DEVICE,
     threads: 1
     log:
@@ -161,7 +162,7 @@ rule train:
         dataset=DATASET_JSON,
         spec=spec_json(config["train"]),
         seed=config["seed"],
-        extra=lambda wc, input: optional("--init", input.get("init")),
+        extra=lambda wc, input: " ".join([optional("--init", input.get("init")), FEATURES_ARG]),
     threads: max(1, config["train"].get("threads", 1))
     log:
         LOG("train"),
@@ -183,11 +184,7 @@ rule train:
 
 rule evaluate:
     input:
-        model=R("model"),
-        labelled=R("labelled"),
-        superpixels=superpixels_of,
-        sieved=R("sieved"),
-        answers=R("answers"),
+        unpack(evaluate_inputs),
     output:
         R("metrics"),
     wildcard_constraints:
@@ -195,6 +192,9 @@ rule evaluate:
     params:
         dataset=DATASET_JSON,
         device=DEVICE,
+        extra=lambda wc, input: " ".join([optional("--merged", input.get("merged")),
+                                          optional("--prev-stats", input.get("prev_stats")),
+                                          FEATURES_ARG]),
     threads: 1
     log:
         LOG("evaluate"),
@@ -210,7 +210,8 @@ rule evaluate:
     shell:
         "asal evaluate --dataset {params.dataset:q} --model {input.model}"
         " --labelled {input.labelled} --superpixels {input.superpixels} --sieved {input.sieved}"
-        " --answers {input.answers} --method {wildcards.method} --trial {wildcards.trial}"
+        " --answers {input.answers} --oracle-table {input.oracle} {params.extra}"
+        " --method {wildcards.method} --trial {wildcards.trial}"
         " --round {wildcards.round} --device {params.device} --threads {threads}"
         " --out {output} > {log} 2>&1"
 
@@ -219,6 +220,7 @@ rule predict:
     input:
         superpixels=superpixels_of,
         model=R("model"),
+        features=FEATURES_INPUT,
     output:
         R("stats") if SHARDS == 1 else R("stats_shard"),
     wildcard_constraints:
@@ -227,6 +229,7 @@ rule predict:
         dataset=DATASET_JSON,
         device=DEVICE,
         shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
+        features=FEATURES_ARG,
     threads: 1
     log:
         LOG("predict").replace(".log", ".log" if SHARDS == 1 else ".{shard}.log"),
@@ -242,6 +245,7 @@ rule predict:
     shell:
         "asal predict --dataset {params.dataset:q} --superpixels {input.superpixels}"
         " --model {input.model} --device {params.device} --threads {threads} {params.shard}"
+        " {params.features}"
         " --out {output} > {log} 2>&1"
 
 

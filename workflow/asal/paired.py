@@ -1,0 +1,44 @@
+"""Paired comparison of methods: trials share their warm-up (and their seed), so method A and
+the baseline of the same trial form a pair, and the per-trial difference carries far less of
+the warm-up draw's luck than either curve."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def t_interval(diffs: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t confidence interval of the mean of paired differences;
+    the interval is NaN with fewer than two pairs."""
+    from scipy.stats import t
+
+    diffs = np.asarray(diffs, np.float64)
+    n = len(diffs)
+    mean = float(diffs.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(t.ppf(0.5 + level / 2, n - 1) * diffs.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def paired_differences(table: pd.DataFrame, baseline: str, value: str = "miou",
+                       level: float = 0.95) -> pd.DataFrame:
+    """For every method but the baseline, at every round: the per-trial differences
+    (method - baseline, columns trial_K), their mean and confidence interval. Only trials
+    that both methods ran are paired."""
+    base = table[table["method"] == baseline].set_index(["round", "trial"])[value]
+    rows = []
+    for method, part in table[table["method"] != baseline].groupby("method", sort=False):
+        for rnd, r in part.groupby("round"):
+            mine = r.set_index("trial")[value]
+            both = [k for k in mine.index if (rnd, k) in base.index]
+            diffs = np.array([mine[k] - base[(rnd, k)] for k in both], np.float64)
+            mean, lo, hi = t_interval(diffs, level)
+            rows.append({"method": method, "baseline": baseline, "round": int(rnd),
+                         "clicks": float(r["clicks"].mean()), "pairs": len(both),
+                         "diff_mean": mean, "ci_low": lo, "ci_high": hi,
+                         **{f"trial_{k}": d for k, d in zip(both, diffs)}})
+    columns = ["method", "baseline", "round", "clicks", "pairs", "diff_mean", "ci_low",
+               "ci_high"]
+    return pd.DataFrame(rows, columns=None if rows else columns)
