@@ -18,7 +18,7 @@ def test_benchmark_config_is_read_over_the_defaults(tmp_path):
     from workflow_helpers import REPO
 
     config = load_config([REPO / "config.yaml", REPO / "workflow/configs/camvid.yaml"])
-    assert config["dataset"]["name"] == "camvid" and config["budget"] == 300
+    assert config["dataset"]["name"] == "camvid" and config["budget"] == 608
     assert config["acquire"]["function"] == "classbal_pixel"  # from config.yaml
     assert config["train"]["weight_decay"] == 0.0001  # nested default kept
 

@@ -20,7 +20,7 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", [m for m in MODELS if m != "feature_head"])
 def test_every_model_builds_and_keeps_the_input_size(name):
     torch.manual_seed(0)
     model = build_model(name, 5).train()  # train mode: batch norm on a batch of 2 must work
@@ -29,6 +29,39 @@ def test_every_model_builds_and_keeps_the_input_size(name):
             out = model(torch.randn(2, 3, h, w))
             assert out.shape == (2, 5, h, w)
             assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("encoder", ["efficientnet_lite0", "efficientnet_lite1",
+                                     "efficientnet_lite2"])
+def test_the_feature_head_reads_its_encoders_taps_and_gives_image_size_logits(encoder):
+    from asal.encoders import EfficientNetLite
+
+    torch.manual_seed(0)
+    net = EfficientNetLite(encoder).eval()
+    with torch.no_grad():
+        taps = net.tap_features(torch.randn(2, 3, 45, 61))
+    # strides 4, 8, 16 and 32 with TF "SAME" padding: ceil(45/s) x ceil(61/s)
+    assert {k: tuple(v.shape[-2:]) for k, v in taps.items()} == {
+        "s4": (12, 16), "s8": (6, 8), "s16": (3, 4), "s32": (2, 2)}
+    assert [v.shape[1] for v in taps.values()] == list(net.tap_channels)
+    head = build_model("feature_head", 5, encoder=encoder).train()
+    out = head(taps, (45, 61))
+    assert out.shape == (2, 5, 45, 61) and torch.isfinite(out).all()
+
+
+def test_feature_head_refuses_an_unknown_encoder():
+    with pytest.raises(ValueError, match="train.encoder 'resnet'"):
+        build_model("feature_head", 3, encoder="resnet")
+
+
+@pytest.mark.parametrize("encoder", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_lite1_and_lite2_imagenet_weights_load_strictly_from_their_wheels(encoder):
+    from asal.encoders import EfficientNetLite
+
+    net = EfficientNetLite(encoder, classifier=True)
+    net.load_imagenet()  # raises on any missing or unexpected encoder key
+    assert net.tap_channels == {"efficientnet_lite1": (24, 40, 112, 320),
+                                "efficientnet_lite2": (24, 48, 120, 352)}[encoder]
 
 
 def test_unknown_model_lists_the_known_ones():
