@@ -105,6 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--labelled", default=None, help="previous round's labelled set")
     s.add_argument("--round", type=int, required=True)
 
+    s = stage("annotate", "the human oracle: answer a round's queries on a page in the browser",
+              dataset=True)
+    for a in ("--superpixels", "--queries", "--answers", "--labelled-out"):
+        s.add_argument(a, required=True)
+    s.add_argument("--merged", default=None, help="the round's merged regions (none in round 0)")
+    s.add_argument("--labelled", default=None, help="previous round's labelled set")
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--journal", default=None, help="the answers journal; default: "
+                   "answers.journal.jsonl beside --answers (keep it: it is how a killed "
+                   "server resumes)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on; anything but "
+                   "loopback needs a token (made and printed in the page's address)")
+    s.add_argument("--port", type=int, default=8765, help="first port tried (0: any free)")
+    s.add_argument("--token", default=None, help="require this token (default: a random one "
+                   "off loopback, none on loopback)")
+    s.add_argument("--annotator", default=None, help="who answers (default: the login name)")
+    s.add_argument("--title", default=None, help="heading of the page")
+    s.add_argument("--finish-when-done", action="store_true",
+                   help="end as soon as the last query is answered, without the Finish button")
+
     s = stage("sieve", "drop doubtful labelled pixels (Kneedle)", dataset=True, spec=True)
     for a in ("--superpixels", "--labelled", "--out"):
         s.add_argument(a, required=True)
@@ -203,6 +223,12 @@ def run(args: argparse.Namespace) -> None:
         ds = stages.dataset_from(args.dataset)
         stages.query(args.queries, args.oracle_table, args.merged, args.labelled,
                      list(ds.classes), args.round, args.answers, args.labelled_out)
+    elif c == "annotate":
+        from .annotate.stage import annotate
+
+        annotate(args.dataset, args.superpixels, args.queries, args.merged, args.labelled,
+                 args.round, args.answers, args.labelled_out, args.journal, args.host,
+                 args.port, args.token, args.annotator, args.title, args.finish_when_done)
     elif c == "sieve":
         from .sieving import SieveSpec
 
