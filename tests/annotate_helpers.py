@@ -111,3 +111,57 @@ def wait_ready(driver, timeout: float = 20):
 
     WebDriverWait(driver, timeout).until(
         lambda d: d.execute_script("return document.body.dataset.ready") == "1")
+
+
+def unlabelled_folder(root: Path, n_pool: int = 6, n_val: int = 2, eval_labels: bool = True):
+    """A folder dataset whose pool has images only (its labels kept aside in `hidden/`, for
+    the test's annotator), and an evaluation split with labels (or without)."""
+    from asal import synthetic
+
+    src = root / "synthetic"
+    synthetic.generate(src, n_pool=n_pool, n_val=n_val, height=48, width=64, seed=0)
+    data, hidden = root / "mine", root / "hidden"
+    (data / "images").mkdir(parents=True)
+    hidden.mkdir()
+    pool = src.joinpath("pool.txt").read_text().split()
+    val = src.joinpath("val.txt").read_text().split()
+    for name in pool + val:
+        shutil.copy(src / "images" / f"{name}.png", data / "images" / f"{name}.png")
+        label = src / "labels" / f"{name}.png"
+        if name in val and eval_labels:
+            (data / "labels").mkdir(exist_ok=True)
+            shutil.copy(label, data / "labels" / f"{name}.png")
+        else:
+            shutil.copy(label, hidden / f"{name}.png")
+    meta = json.loads(src.joinpath("classes.json").read_text())
+    (data / "classes.json").write_text(json.dumps({"classes": meta["classes"],
+                                                   "palette": meta["palette"]}))
+    (data / "pool.txt").write_text("\n".join(pool) + "\n")
+    (data / "val.txt").write_text("\n".join(val) + "\n")
+    return data, hidden
+
+
+def dominant_labels(queries: str, sp_path: str, merged: str | None, hidden: Path) -> dict:
+    """{query: the dominant label of its region in the hidden ground truth (void: C)}."""
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    from asal import artifacts
+    from asal.annotate.regions import query_mask
+
+    table = pd.read_csv(queries)
+    sp = artifacts.read_superpixels(sp_path)
+    n_classes = len(json.loads(sp.attrs["classes"]))
+    region = (artifacts.read_table(merged, "merge", ("region",))[0]["region"] if merged
+              else np.arange(sp.n_superpixels))
+    names = list(sp.names)
+    out = {}
+    for q, rep, name in zip(table["query"], table["region"], table["image_name"]):
+        i = names.index(name)
+        lo, hi = sp.sp_offset[i], sp.sp_offset[i + 1]
+        mask = query_mask(region[lo:hi], sp.local_map(i), int(rep))
+        label = np.asarray(Image.open(hidden / f"{name}.png")).astype(np.int64)[mask]
+        label[label == 255] = n_classes
+        out[int(q)] = int(np.bincount(label, minlength=n_classes + 1).argmax())
+    return out

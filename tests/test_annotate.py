@@ -321,3 +321,132 @@ def test_killed_server_resumes_with_nothing_lost(round0, driver):
         server.kill()
     answers = artifacts.read_csv(round0["answers"])
     assert dict(zip(answers["query"], answers["label"])) == given
+
+
+# ---------------------------------------------------------------- the workflow with a person
+
+
+def answer_in_browser(driver, url: str, labels: dict, by_keys: bool) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(url)
+    for _ in range(len(labels)):
+        label = labels[shown_query(driver)]
+        if by_keys:
+            ActionChains(driver).send_keys("v" if label == 6 else str(label + 1)).perform()
+        else:
+            click_label(driver, label)
+    h.wait_ready(driver)
+    if by_keys:
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
+    else:
+        driver.find_element("id", "finish").click()
+
+
+@pytest.mark.workflow
+@needs_browser
+def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver):
+    """oracle: human on a folder of images without labels: the query rule serves the page,
+    round 0 is answered by clicks, round 1 by keys, and the workflow sieves, trains,
+    evaluates (on the labelled evaluation split) and reports by itself."""
+    import re
+    import subprocess
+    import time
+
+    import workflow_helpers as w
+
+    data, hidden = h.unlabelled_folder(tmp_path)
+    cfg = w.tiny_config(oracle="human", rounds=1, budget=4, methods=["AMSP+S"],
+                        annotate={"port": 0, "annotator": "ann"})
+    cfg["dataset"] = {"name": "folder", "root": str(data), "resize": 1.0,
+                      "evaluation_split": "val"}
+    work = tmp_path / "work"
+    work.mkdir()
+    w.write_config(work, cfg)
+    log = open(tmp_path / "snakemake.log", "w")
+    env = {**os.environ, "PATH": f"{os.path.dirname(w.SNAKEMAKE)}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen([w.SNAKEMAKE, "-s", str(w.REPO / "Snakefile"), "--directory",
+                             str(work), "--configfile", str(work / "config.yaml"), "--cores",
+                             "2"], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+    exp = work / "results" / "tiny"
+    rounds = [(exp / "warmup/trial0/round0", None, False),
+              (exp / "AMSP+S/trial0/round1", exp / "AMSP+S/trial0/round1/merged.h5", True)]
+    try:
+        seen = 0
+        for folder, merged, by_keys in rounds:
+            deadline = time.time() + 400
+            while True:
+                text = (tmp_path / "snakemake.log").read_text()
+                urls = re.findall(r"answer the queries of .* at\s+(http://\S+)", text)
+                if len(urls) > seen:
+                    break
+                assert proc.poll() is None, text[-4000:]
+                assert time.time() < deadline, "no labelling page:\n" + text[-4000:]
+                time.sleep(0.5)
+            seen += 1
+            labels = h.dominant_labels(str(folder / "queries.csv"),
+                                       str(exp / "superpixels/seeds.h5"),
+                                       merged and str(merged), hidden)
+            answer_in_browser(driver, urls[-1], labels, by_keys)
+            deadline = time.time() + 60
+            while not (folder / "labelled.h5").exists():
+                assert time.time() < deadline, "answers not written"
+                time.sleep(0.3)
+            answers = artifacts.read_csv(folder / "answers.csv")
+            assert dict(zip(answers["query"], answers["label"])) == labels
+            assert (answers["annotator"] == "ann").all()
+        assert proc.wait(600) == 0, (tmp_path / "snakemake.log").read_text()[-4000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    assert not (exp / "oracle").exists()  # no ground truth was read for the pool
+    metrics = json.loads((exp / "AMSP+S/trial0/round1/metrics.json").read_text())
+    assert metrics["clicks"] == 8 and metrics["miou"] is not None
+    assert metrics["oracle"] == "human" and metrics["annotation_seconds"] > 0
+    assert (exp / "AMSP+S/trial0/round1/model.pt").exists()
+    table = pd.read_csv(exp / "report/metrics.csv")
+    assert "annotation_seconds" in table and len(table) == 2
+    query_log = (work / "results/logs/tiny/query/AMSP+S/trial0/round1.log").read_text()
+    assert "labelling page: http://127.0.0.1:" in query_log
+
+
+def test_without_evaluation_labels_evaluation_is_skipped_and_the_report_shows_time(tmp_path):
+    """The evaluation split has no labels: metrics.json says why, and the report plots
+    annotator time against clicks instead of mIoU."""
+    from asal import report
+
+    data, _ = h.unlabelled_folder(tmp_path, n_pool=2, eval_labels=False)
+    ds = {"name": "folder", "root": str(data), "resize": 1.0, "evaluation_split": "val"}
+    from asal.superpixels import SeedsSpec
+
+    sp = tmp_path / "seeds.h5"
+    stages.superpixelize(ds, SeedsSpec(size=64), str(sp))
+    queries = tmp_path / "round0" / "queries.csv"
+    stages.draw_warmup(str(sp), 3, seed=0, trial=0, out=str(queries))
+    r = {"dataset": ds, "superpixels": str(sp), "queries": str(queries),
+         "answers": str(tmp_path / "round0" / "answers.csv"),
+         "labelled": str(tmp_path / "round0" / "labelled.h5")}
+    server = h.Server(h.annotate_command(r, "--finish-when-done"))
+    try:
+        for q in pd.read_csv(queries)["query"]:
+            assert post(server.base, "/api/answer",
+                        {"query": int(q), "label": 1, "seconds": 4.0})[0] == 200
+        assert server.wait(60) == 0, server.output()
+    finally:
+        server.kill()
+    out = tmp_path / "metrics.json"
+    metrics = stages.evaluate(ds, str(tmp_path / "no-model.pt"), r["labelled"],
+                              {"method": "SP", "trial": 0, "round": 0}, str(out),
+                              answers_path=r["answers"], without_labels=True)
+    assert metrics["miou"] is None and "has no labels" in metrics["evaluation_skipped"]
+    assert metrics["annotation_seconds"] == 12.0 and metrics["clicks"] == 3
+    with pytest.raises(Exception):  # without the human oracle's flag, missing labels fail
+        stages.evaluate(ds, str(tmp_path / "no-model.pt"), r["labelled"],
+                        {"method": "SP", "trial": 0, "round": 0}, str(out))
+    report.report([str(out)], str(tmp_path / "t.csv"), str(tmp_path / "p.png"),
+                  out_rounds=str(tmp_path / "r.html"), out_rounds_csv=str(tmp_path / "r.csv"))
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert table["miou"].isna().all() and table["annotation_seconds"].tolist() == [12.0]
+    assert (tmp_path / "p.png").stat().st_size > 0

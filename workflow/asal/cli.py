@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--superpixels", default=None, help="with --sieved: label quality figures")
     s.add_argument("--sieved", default=None)
     s.add_argument("--answers", default=None, help="this round's answers: query figures")
+    s.add_argument("--without-labels", action="store_true",
+                   help="human oracle: skip, saying so, what needs labels that are absent")
     s.add_argument("--trial", type=int, required=True)
     s.add_argument("--round", type=int, required=True)
     s.add_argument("--device", default="auto")
@@ -244,7 +246,8 @@ def run(args: argparse.Namespace) -> None:
     elif c == "evaluate":
         meta = {"method": args.method, "trial": args.trial, "round": args.round}
         stages.evaluate(args.dataset, args.model, args.labelled, meta, args.out, args.device,
-                        args.threads, args.superpixels, args.sieved, args.answers)
+                        args.threads, args.superpixels, args.sieved, args.answers,
+                        args.without_labels)
     elif c == "draw":
         from .drawing import draw
 

@@ -13,6 +13,8 @@ from .artifacts import atomic_path, write_csv
 
 QUALITY = ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size",
            "mean_query_base_superpixels", "labelled_pixels", "kept_pixels")
+# Written by evaluate for a human oracle only: annotator seconds this round and so far.
+TIME = ("round_seconds", "annotation_seconds")
 
 
 def collect(metric_paths: list[str]) -> pd.DataFrame:
@@ -23,25 +25,29 @@ def collect(metric_paths: list[str]) -> pd.DataFrame:
                      "clicks": m["clicks"], "miou": m["miou"],
                      "pixel_accuracy": m["pixel_accuracy"],
                      **{k: m.get(k) for k in QUALITY},
-                     **{f"iou_{c}": v for c, v in m["iou"].items()},
+                     **{k: m[k] for k in TIME if k in m},
+                     **{f"iou_{c}": v for c, v in (m["iou"] or {}).items()},
                      **{f"queries_{c}": v for c, v in m.get("queries_per_class", {}).items()}})
     return pd.DataFrame(rows).sort_values(["method", "trial", "round"]).reset_index(drop=True)
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, min and max mIoU over trials at each (method, round)."""
-    g = table.groupby(["method", "round"])
+    g = table.assign(miou=table["miou"].astype(float)).groupby(["method", "round"])
+    time = {"annotation_seconds": ("annotation_seconds", "mean")} \
+        if "annotation_seconds" in table else {}
     return g.agg(clicks=("clicks", "mean"), miou_mean=("miou", "mean"),
                  miou_min=("miou", "min"), miou_max=("miou", "max"),
-                 trials=("trial", "nunique")).reset_index()
+                 trials=("trial", "nunique"), **time).reset_index()
 
 
 def round_table(table: pd.DataFrame) -> pd.DataFrame:
     """Per method and round, means over trials: what a reader checks first."""
     quality = [c for c in ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size")
                if c in table]
+    quality += [c for c in TIME if c in table]
     per_class = [c for c in table.columns if c.startswith("queries_")]
-    g = table.groupby(["method", "round"], sort=False)
+    g = table.assign(miou=table["miou"].astype(float)).groupby(["method", "round"], sort=False)
     out = g.agg(clicks=("clicks", "mean"), trials=("trial", "nunique"),
                 miou=("miou", "mean"), miou_min=("miou", "min"), miou_max=("miou", "max"),
                 **{c: (c, "mean") for c in quality + per_class}).reset_index()
@@ -75,6 +81,21 @@ def plot(summary: pd.DataFrame, out: str, title: str = "") -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    if summary["miou_mean"].isna().all() and "annotation_seconds" in summary:
+        # A human oracle without a labelled evaluation split: the cost, not the accuracy.
+        for method, rows in summary.groupby("method", sort=False):
+            rows = rows.sort_values("clicks")
+            ax.plot(rows["clicks"], rows["annotation_seconds"] / 60, marker="o", label=method)
+        ax.set_xlabel("clicks (queried regions)")
+        ax.set_ylabel("annotator time (minutes)")
+        ax.set_title(title or "annotator time vs clicks (no labelled evaluation split: no mIoU)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format="png")
+        plt.close(fig)
+        return
     for method, rows in summary.groupby("method", sort=False):
         rows = rows.sort_values("clicks")
         line, = ax.plot(rows["clicks"], 100 * rows["miou_mean"], marker="o", label=method)

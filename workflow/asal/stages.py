@@ -742,8 +742,12 @@ def query_summary(answers: pd.DataFrame, names: list[str]) -> dict:
 
 def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict, out: str,
              device: str = "auto", threads: int = 0, sp_path: str | None = None,
-             sieved_path: str | None = None, answers_path: str | None = None) -> dict:
-    """mIoU on the evaluation split, plus (when given the round's labels) their quality."""
+             sieved_path: str | None = None, answers_path: str | None = None,
+             without_labels: bool = False) -> dict:
+    """mIoU on the evaluation split, plus (when given the round's labels) their quality.
+
+    `without_labels` (the human oracle): an evaluation split without labels, or none, skips
+    evaluation with a line saying so, and a pool without labels skips the label quality."""
     import torch
 
     from .models import load_checkpoint, resolve_device
@@ -751,6 +755,11 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
     if threads:
         torch.set_num_threads(threads)
     ds = dataset_from(dataset_cfg)
+    if without_labels:
+        skipped = _no_evaluation_labels(ds, dataset_cfg)
+        if skipped is not None:
+            return _metrics_without_evaluation(ds, dataset_cfg, labelled_path, meta, out,
+                                               answers_path, skipped)
     dev = resolve_device(device)
     ds.check_files(ds.evaluation, labels=True)
     model, _ = load_checkpoint(model_path, ds.n_classes, str(dev))
@@ -773,9 +782,54 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str, meta: dict,
         metrics.update(query_summary(artifacts.read_csv(answers_path),
                                      list(ds.classes) + ["void"]))
     if sieved_path is not None and sp_path is not None:
-        sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
         with artifacts.open_superpixels(sp_path) as sp:
-            metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
+            names = list(sp.names)
+            if without_labels and not all(ds.label_path(n).exists() for n in names):
+                log.info("evaluate: the pool has no labels; label purity and sieve recall "
+                         "are not computed")
+            else:
+                sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
+                metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
+    metrics.update(annotation_time(labelled_path))
     log.info("evaluate: mIoU %.4f after %d clicks", metrics["miou"], clicks)
+    artifacts.write_json(out, metrics)
+    return metrics
+
+
+def annotation_time(labelled_path: str) -> dict:
+    """Annotator seconds of a human oracle's labelled set (nothing for the simulated one)."""
+    attrs = artifacts.read_attrs(labelled_path)
+    if attrs.get("oracle") != "human":
+        return {}
+    return {"oracle": "human", "round_seconds": float(attrs.get("round_seconds", 0.0)),
+            "annotation_seconds": float(attrs.get("seconds_total", 0.0))}
+
+
+def _no_evaluation_labels(ds: Dataset, dataset_cfg: dict) -> str | None:
+    """Why there is nothing to evaluate on (no evaluation split, or it has no labels)."""
+    split = dataset_cfg.get("evaluation_split", "val")
+    if not ds.evaluation:
+        return f"no evaluation split (dataset.evaluation_split: {split})"
+    missing = [n for n in ds.evaluation if not ds.label_path(n).exists()]
+    if missing:
+        return (f"the evaluation split {split!r} has no labels (e.g. {ds.label_path(missing[0])}"
+                " is missing)")
+    return None
+
+
+def _metrics_without_evaluation(ds: Dataset, dataset_cfg: dict, labelled_path: str, meta: dict,
+                                out: str, answers_path: str | None, why: str) -> dict:
+    """metrics.json of a round that cannot be evaluated: clicks and annotator time only."""
+    clicks = int(artifacts.read_attrs(labelled_path)["clicks_total"])
+    metrics = {**meta, "clicks": clicks, "miou": None, "pixel_accuracy": None, "iou": None,
+               "evaluation_split": dataset_cfg.get("evaluation_split", "val"),
+               "n_evaluation_images": 0, "evaluation_skipped": why,
+               "asal_version": artifacts.__version__}
+    if answers_path is not None:
+        metrics.update(query_summary(artifacts.read_csv(answers_path),
+                                     list(ds.classes) + ["void"]))
+    metrics.update(annotation_time(labelled_path))
+    log.info("evaluate: skipped, %s; metrics.json has the clicks (%d) and annotator time only",
+             why, clicks)
     artifacts.write_json(out, metrics)
     return metrics

@@ -34,6 +34,11 @@ GPUS = config.get("compute", {}).get("gpus_per_job", 1)
 # Image-wise stages (superpixelize, predict) split into this many parallel jobs, then gathered.
 SHARDS = config.get("compute", {}).get("shards", 1)
 DEVICE = config.get("compute", {}).get("device", "auto")
+# Who answers the queries: the ground truth (simulated) or a person on the labelling page.
+ORACLE = config.get("oracle", "simulated")
+HUMAN = ORACLE == "human"
+ANNOTATE = {"host": "127.0.0.1", "port": 8765, "annotator": None, "finish_when_done": False,
+            **(config.get("annotate") or {})}
 
 
 def P(pattern):
@@ -112,7 +117,11 @@ def optional(flag, path):
 
 
 def query_inputs(wc):
-    inputs = {"queries": R("queries").format(**wc), "table": oracle_table_of(wc)}
+    inputs = {"queries": R("queries").format(**wc)}
+    if HUMAN:  # no ground truth: the page needs the images and the superpixels
+        inputs["superpixels"] = superpixels_of(wc)
+    else:
+        inputs["table"] = oracle_table_of(wc)
     if int(wc.round) > 0:
         inputs["merged"] = R("merged").format(**wc)
         inputs["labelled"] = prev("labelled")(wc)
