@@ -51,10 +51,10 @@ def annotate_command(r: dict, *extra: str) -> list[str]:
 class Server:
     """`asal annotate` in a child process; `url` is the address it printed."""
 
-    def __init__(self, command: list[str], timeout: float = 60):
+    def __init__(self, command: list[str], timeout: float = 60, cwd=None):
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
         self.proc = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT,
-                                     text=True)
+                                     text=True, cwd=cwd)
         deadline = time.time() + timeout
         self.url = None
         while time.time() < deadline and self.url is None:

@@ -411,6 +411,22 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver):
     query_log = (work / "results/logs/tiny/query/AMSP+S/trial0/round1.log").read_text()
     assert "labelling page: http://127.0.0.1:" in query_log
 
+    # By hand, from the config: the same page on the same round gives the same labelled set.
+    server = h.Server([h.ASAL, "annotate", "--config", "config.yaml", "--method", "AMSP+S",
+                       "--trial", "0", "--round", "1", "--out", str(tmp_path / "byhand"),
+                       "--port", "0", "--finish-when-done"], cwd=work)
+    try:
+        for q, label in dict(zip(answers["query"], answers["label"])).items():
+            assert post(server.base, "/api/answer", {"query": int(q), "label": int(label),
+                                                     "seconds": 1.0})[0] == 200
+        assert server.wait(60) == 0, server.output()
+    finally:
+        server.kill()
+    got, _ = artifacts.read_table(tmp_path / "byhand/labelled.h5", "query")
+    want, _ = artifacts.read_table(exp / "AMSP+S/trial0/round1/labelled.h5", "query")
+    for key in ("label", "query", "round"):
+        np.testing.assert_array_equal(got[key], want[key])
+
 
 def test_without_evaluation_labels_evaluation_is_skipped_and_the_report_shows_time(tmp_path):
     """The evaluation split has no labels: metrics.json says why, and the report plots

@@ -105,10 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--labelled", default=None, help="previous round's labelled set")
     s.add_argument("--round", type=int, required=True)
 
-    s = stage("annotate", "the human oracle: answer a round's queries on a page in the browser",
-              dataset=True)
+    s = stage("annotate", "the human oracle: answer a round's queries on a page in the browser")
+    s.add_argument("--config", nargs="+", default=None,
+                   help="find every input from the experiment's config (config.yaml, then any "
+                        "--configfile) with --method, --trial, --round; write into --out")
+    s.add_argument("--method", default=None, help="with --config")
+    s.add_argument("--trial", type=int, default=0, help="with --config")
+    s.add_argument("--out", default=None, help="with --config: folder for answers.csv, "
+                   "labelled.h5 and the journal")
+    s.add_argument("--dataset", type=_json, default=None,
+                   help='JSON: {"name": ..., "root": ..., "resize": 1.0} (without --config)')
     for a in ("--superpixels", "--queries", "--answers", "--labelled-out"):
-        s.add_argument(a, required=True)
+        s.add_argument(a, default=None, help="without --config")
     s.add_argument("--merged", default=None, help="the round's merged regions (none in round 0)")
     s.add_argument("--labelled", default=None, help="previous round's labelled set")
     s.add_argument("--round", type=int, required=True)
@@ -226,8 +234,20 @@ def run(args: argparse.Namespace) -> None:
         stages.query(args.queries, args.oracle_table, args.merged, args.labelled,
                      list(ds.classes), args.round, args.answers, args.labelled_out)
     elif c == "annotate":
-        from .annotate.stage import annotate
+        from .annotate.stage import annotate, inputs_from_config
 
+        if args.config:
+            if not args.method or not args.out:
+                raise SystemExit("error: asal annotate --config needs --method and --out")
+            for key, value in inputs_from_config(args.config, args.method, args.trial,
+                                                 args.round, args.out).items():
+                setattr(args, key, value)
+        missing = [f"--{k.replace('_', '-')}" for k in ("dataset", "superpixels", "queries",
+                                                        "answers", "labelled_out")
+                   if getattr(args, k) is None]
+        if missing:
+            raise SystemExit(f"error: asal annotate needs {', '.join(missing)} (or --config "
+                             "with --method, --trial, --round and --out)")
         annotate(args.dataset, args.superpixels, args.queries, args.merged, args.labelled,
                  args.round, args.answers, args.labelled_out, args.journal, args.host,
                  args.port, args.token, args.annotator, args.title, args.finish_when_done)

@@ -62,6 +62,9 @@ try:
     DATASET = dataset_settings(config)
 except ValueError as err:
     raise WorkflowError(str(err))
+if DATASET.get("evaluation_split") is None and not HUMAN:
+    raise WorkflowError("config: dataset.evaluation_split: null (no evaluation split) is only "
+                        "for oracle: human; a simulated run evaluates every round: name a split")
 DATASET_JSON = json.dumps(DATASET, sort_keys=True)
 KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
 KINDS = sorted(set(KIND_OF.values()))

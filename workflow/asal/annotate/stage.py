@@ -27,6 +27,28 @@ def journal_beside(answers_path: str) -> str:
     return str(Path(answers_path).with_name(JOURNAL_NAME))
 
 
+def inputs_from_config(config_paths: list[str], method: str, trial: int, round: int,
+                       out_dir: str) -> dict:
+    """The files `asal annotate` reads for (method, trial, round) of an experiment, as the
+    workflow's query rule would pass them; the outputs go into `out_dir`."""
+    from .. import layout
+    from ..config import dataset_settings, load_config
+    from ..methods import superpixel_kind
+
+    config = load_config(config_paths)
+    exp, kind = config["experiment"], superpixel_kind(config, method)
+    source = layout.source_method(method, round, kind)
+    merged = layout.round_path("merged", exp, source, trial, round) if round > 0 else None
+    labelled = (layout.round_path("labelled", exp, layout.source_method(method, round - 1, kind),
+                                  trial, round - 1) if round > 0 else None)
+    out = Path(out_dir)
+    return {"dataset": dataset_settings(config),
+            "superpixels": layout.fill(layout.SUPERPIXELS, experiment=exp, spx=kind),
+            "queries": str(layout.round_path("queries", exp, source, trial, round)),
+            "merged": merged and str(merged), "labelled": labelled and str(labelled),
+            "answers": str(out / "answers.csv"), "labelled_out": str(out / "labelled.h5")}
+
+
 def annotate(dataset_cfg: dict, sp_path: str, queries_path: str, merged_path: str | None,
              prev_labelled_path: str | None, round: int, out_answers: str, out_labelled: str,
              journal_path: str | None = None, host: str = "127.0.0.1",
