@@ -133,6 +133,12 @@ def test_bad_requests_are_refused_and_write_nothing(round0):
             "class out of range": post(base, "/api/answer", {"query": 1, "label": 7}),
             "negative class": post(base, "/api/answer", {"query": 1, "label": -1}),
             "not JSON": post(base, "/api/answer", b"query=1&label=1"),
+            "a form from another site": request(base + "/api/answer",
+                                                json.dumps({"query": 1, "label": 1}).encode(),
+                                                {"Content-Type": "text/plain"}, "POST"),
+            "another host name (DNS rebinding)": post(base, "/api/answer",
+                                                      {"query": 1, "label": 1},
+                                                      {"Host": "evil.example:80"}),
             "body too large": post(base, "/api/answer",
                                    {"query": 1, "label": 1, "pad": "x" * 5000}),
             "second answer (another tab)": post(base, "/api/answer", {"query": 0, "label": 2}),
@@ -144,7 +150,8 @@ def test_bad_requests_are_refused_and_write_nothing(round0):
             "picture of an unknown query": request(base + "/query/999/view.png"),
         }
         expected = {"unknown query": 404, "class out of range": 400, "negative class": 400,
-                    "not JSON": 400, "body too large": 413, "second answer (another tab)": 409,
+                    "not JSON": 400, "a form from another site": 415,
+                    "another host name (DNS rebinding)": 403, "body too large": 413, "second answer (another tab)": 409,
                     "undo of an older answer": 409, "finish with open queries": 409,
                     "path outside the images": 404, "pool image of no query": 404,
                     "static traversal": 404, "picture of an unknown query": 404}

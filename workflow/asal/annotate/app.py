@@ -19,6 +19,16 @@ from .session import Refused, Round
 MAX_BODY = 1024  # bytes: an answer is {"query": k, "label": c, "seconds": s}
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def loopback_host(host_header: str) -> bool:
+    """Whether a Host header names this machine's loopback (any port: an ssh tunnel may map
+    another local port); anything else on a token-less server is a DNS-rebinding attempt."""
+    name = host_header.rsplit(":", 1)[0] if not host_header.endswith("]") else host_header
+    return name.lower() in LOOPBACK_HOSTS
+
+
 def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
@@ -42,7 +52,14 @@ def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Fla
 
     @app.before_request
     def _check_token():
-        if token is None or request.endpoint == "static":
+        if token is None:
+            # Without a token only loopback listens; refuse pages reached under another name
+            # (DNS rebinding) and, below, answers that are not JSON (cross-site forms).
+            if not loopback_host(request.host):
+                return refuse(403, f"host {request.host!r} refused: without a token the page "
+                                   "answers only as 127.0.0.1 or localhost")
+            return None
+        if request.endpoint == "static":
             return None
         given = request.args.get("token") or request.headers.get("X-Asal-Token") or ""
         if not hmac.compare_digest(given.encode(), token.encode()):
@@ -53,6 +70,10 @@ def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Fla
     def body() -> dict:
         if request.content_length is not None and request.content_length > MAX_BODY:
             abort(413)
+        if request.mimetype != "application/json":
+            # A web page elsewhere can POST text/plain or a form here without asking; it
+            # cannot send application/json across origins without a preflight we never allow.
+            raise Refused(415, "the body must be sent as application/json")
         raw = request.get_data(cache=False)
         if len(raw) > MAX_BODY:
             abort(413)
