@@ -330,6 +330,32 @@ def test_killed_server_resumes_with_nothing_lost(round0, driver):
     assert dict(zip(answers["query"], answers["label"])) == given
 
 
+@needs_browser
+def test_two_tabs_never_answer_a_query_twice(round0, driver):
+    server = h.Server(h.annotate_command(round0))
+    try:
+        driver.get(server.url)
+        first = driver.current_window_handle
+        q = shown_query(driver)
+        driver.switch_to.new_window("tab")
+        second = driver.current_window_handle
+        driver.get(server.url)
+        assert shown_query(driver) == q  # both tabs show the same open query
+        click_label(driver, 2)  # answered in the second tab
+        assert shown_query(driver) != q
+        driver.switch_to.window(first)
+        click_label(driver, 4)  # the first tab, still on q, answers it again: refused
+        assert shown_query(driver) != q  # and it moves on to the next open query
+        assert "already has an answer" in driver.find_element("id", "message").text
+        driver.switch_to.window(second)
+        driver.close()
+        driver.switch_to.window(first)
+    finally:
+        server.kill()
+    answers = [json.loads(x) for x in journal_lines(round0)[1:]]
+    assert [(e["query"], e["label"]) for e in answers] == [(q, 2)]
+
+
 # ---------------------------------------------------------------- the workflow with a person
 
 
