@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import urllib.error
 import urllib.request
@@ -443,6 +444,31 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver):
     assert "annotation_seconds" in table and len(table) == 2
     query_log = (work / "results/logs/tiny/query/AMSP+S/trial0/round1.log").read_text()
     assert "labelling page: http://127.0.0.1:" in query_log
+
+    # The simulated oracle on the hidden labels, on round 1 (merged regions, a previous
+    # labelled set): the same answers and the same labelled set as the person's.
+    full = tmp_path / "full"
+    (full / "labels").mkdir(parents=True)
+    for label in list(hidden.glob("*.png")) + list((data / "labels").glob("*.png")):
+        shutil.copy(label, full / "labels" / label.name)
+    (full / "images").symlink_to(data / "images")
+    for name in ("pool.txt", "val.txt", "classes.json"):
+        shutil.copy(data / name, full / name)
+    full_ds = {"name": "folder", "root": str(full), "resize": 1.0, "evaluation_split": "val"}
+    sp_path = str(exp / "superpixels/seeds.h5")
+    stages.oracle_table(full_ds, sp_path, str(tmp_path / "oracle.h5"))
+    r1 = exp / "AMSP+S/trial0/round1"
+    classes = json.loads((data / "classes.json").read_text())["classes"]
+    sim = stages.query(str(r1 / "queries.csv"), str(tmp_path / "oracle.h5"),
+                       str(r1 / "merged.h5"), str(exp / "warmup/trial0/round0/labelled.h5"),
+                       classes, 1, str(tmp_path / "sim/answers.csv"),
+                       str(tmp_path / "sim/labelled.h5"))
+    pd.testing.assert_frame_equal(artifacts.read_csv(r1 / "answers.csv")[list(sim.columns)], sim,
+                                  check_dtype=False)
+    got, _ = artifacts.read_table(r1 / "labelled.h5", "query")
+    want, _ = artifacts.read_table(tmp_path / "sim/labelled.h5", "query")
+    for key in ("label", "query", "round"):
+        np.testing.assert_array_equal(got[key], want[key])
 
     # By hand, from the config: the same page on the same round gives the same labelled set.
     server = h.Server([h.ASAL, "annotate", "--config", "config.yaml", "--method", "AMSP+S",
