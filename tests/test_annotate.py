@@ -380,10 +380,12 @@ def answer_in_browser(driver, url: str, labels: dict, by_keys: bool) -> None:
 
 @pytest.mark.workflow
 @needs_browser
-def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver):
+@pytest.mark.parametrize("evaluation", ["val", None])
+def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluation):
     """oracle: human on a folder of images without labels: the query rule serves the page,
     round 0 is answered by clicks, round 1 by keys, and the workflow sieves, trains,
-    evaluates (on the labelled evaluation split) and reports by itself."""
+    evaluates (on the labelled evaluation split, or skips it when there is none) and reports
+    by itself."""
     import re
     import subprocess
     import time
@@ -394,7 +396,7 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver):
     cfg = w.tiny_config(oracle="human", rounds=1, budget=4, methods=["AMSP+S"],
                         annotate={"port": 0, "annotator": "ann"})
     cfg["dataset"] = {"name": "folder", "root": str(data), "resize": 1.0,
-                      "evaluation_split": "val"}
+                      "evaluation_split": evaluation}
     work = tmp_path / "work"
     work.mkdir()
     w.write_config(work, cfg)
@@ -437,11 +439,19 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver):
         log.close()
     assert not (exp / "oracle").exists()  # no ground truth was read for the pool
     metrics = json.loads((exp / "AMSP+S/trial0/round1/metrics.json").read_text())
-    assert metrics["clicks"] == 8 and metrics["miou"] is not None
-    assert metrics["oracle"] == "human" and metrics["annotation_seconds"] > 0
+    assert metrics["clicks"] == 8 and metrics["oracle"] == "human"
+    assert metrics["annotation_seconds"] > metrics["round_seconds"] > 0
+    if evaluation is None:
+        assert metrics["miou"] is None
+        assert metrics["evaluation_skipped"].startswith("no evaluation split")
+        evaluate_log = (work / "results/logs/tiny/evaluate/AMSP+S/trial0/round1.log").read_text()
+        assert "evaluate: skipped, no evaluation split" in evaluate_log
+    else:
+        assert 0 <= metrics["miou"] <= 1 and "evaluation_skipped" not in metrics
     assert (exp / "AMSP+S/trial0/round1/model.pt").exists()
     table = pd.read_csv(exp / "report/metrics.csv")
     assert "annotation_seconds" in table and len(table) == 2
+    assert table["miou"].isna().all() == (evaluation is None)
     query_log = (work / "results/logs/tiny/query/AMSP+S/trial0/round1.log").read_text()
     assert "labelling page: http://127.0.0.1:" in query_log
 
