@@ -68,6 +68,10 @@ if DATASET.get("evaluation_split") is None and not HUMAN:
 DATASET_JSON = json.dumps(DATASET, sort_keys=True)
 KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
 KINDS = sorted(set(KIND_OF.values()))
+if HUMAN and any(kind != "seeds" for kind in KINDS):
+    raise WorkflowError("config: methods " + ", ".join(m for m, k in KIND_OF.items() if k != "seeds")
+                        + " build their superpixels from the ground truth, which a pool answered "
+                        "by a person (oracle: human) does not have; drop them from methods")
 WARMUP_OF = {m: layout.warmup_method(k) for m, k in KIND_OF.items()}
 WARMUPS = sorted(set(WARMUP_OF.values()))
 REPORT_TABLE = P(layout.REPORT_TABLE)
