@@ -152,7 +152,8 @@ def test_bad_requests_are_refused_and_write_nothing(round0):
         }
         expected = {"unknown query": 404, "class out of range": 400, "negative class": 400,
                     "not JSON": 400, "a form from another site": 415,
-                    "another host name (DNS rebinding)": 403, "body too large": 413, "second answer (another tab)": 409,
+                    "another host name (DNS rebinding)": 403, "body too large": 413,
+                    "second answer (another tab)": 409,
                     "undo of an older answer": 409, "finish with open queries": 409,
                     "path outside the images": 404, "pool image of no query": 404,
                     "static traversal": 404, "picture of an unknown query": 404}

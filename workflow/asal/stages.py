@@ -444,7 +444,7 @@ def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
 # ------------------------------------------------------------------ query (the oracle)
 
 
-def _query_members(queries_path: str, reps: np.ndarray, regions, prev, m: int,
+def query_members(queries_path: str, reps: np.ndarray, regions, prev, m: int,
                    block_rows: int, gt_hist=None, n_classes: int = 0):
     """Base superpixels of every query: (global ids, query index), sorted by id; with
     `gt_hist` also each query's ground-truth histogram. Refuses a query that covers a
@@ -532,7 +532,7 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
         regions = stack.enter_context(_open_regions(merged_path, m))
         prev, pattrs = stack.enter_context(_open_labelled(prev_labelled_path, m))
         prev_clicks = int(pattrs["clicks_total"]) if pattrs is not None else 0
-        member_ids, member_q, hist = _query_members(queries_path, reps, regions, prev, m,
+        member_ids, member_q, hist = query_members(queries_path, reps, regions, prev, m,
                                                     block_rows, gt_hist, n_classes)
         return write_answers(queries, oracle.dominant_label(hist), member_ids, member_q, prev,
                              prev_clicks, m, classes, tattrs["superpixel_spec"], round,

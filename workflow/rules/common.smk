@@ -69,7 +69,8 @@ DATASET_JSON = json.dumps(DATASET, sort_keys=True)
 KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
 KINDS = sorted(set(KIND_OF.values()))
 if HUMAN and any(kind != "seeds" for kind in KINDS):
-    raise WorkflowError("config: methods " + ", ".join(m for m, k in KIND_OF.items() if k != "seeds")
+    raise WorkflowError("config: methods "
+                        + ", ".join(m for m, k in KIND_OF.items() if k != "seeds")
                         + " build their superpixels from the ground truth, which a pool answered "
                         "by a person (oracle: human) does not have; drop them from methods")
 WARMUP_OF = {m: layout.warmup_method(k) for m, k in KIND_OF.items()}

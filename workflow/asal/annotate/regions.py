@@ -24,7 +24,8 @@ def outline(mask: np.ndarray, thickness: int = 1) -> np.ndarray:
     return (cv2.dilate(m, kernel) - cv2.erode(m, kernel, borderType=cv2.BORDER_REPLICATE)) > 0
 
 
-def crop_box(mask: np.ndarray, margin: float = 0.75, min_side: int = 24) -> tuple[int, int, int, int]:
+def crop_box(mask: np.ndarray, margin: float = 0.75,
+             min_side: int = 24) -> tuple[int, int, int, int]:
     """(y0, y1, x0, x1): the region's bounding box grown by `margin` of its size on every side,
     at least `min_side` pixels square where the image allows, clipped to the image."""
     h, w = mask.shape

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .. import artifacts
 from ..datasets import Dataset

@@ -74,7 +74,7 @@ def annotate(dataset_cfg: dict, sp_path: str, queries_path: str, merged_path: st
         prev, pattrs = stack.enter_context(stages._open_labelled(prev_labelled_path, m))
         prev_clicks = int(pattrs["clicks_total"]) if pattrs is not None else 0
         # Before serving: refuse queries that would pay twice, as the simulated oracle does.
-        member_ids, member_q, _ = stages._query_members(queries_path, reps, regions, prev, m,
+        member_ids, member_q, _ = stages.query_members(queries_path, reps, regions, prev, m,
                                                         block_rows)
         rnd = stack.enter_context(contextlib.closing(
             Round(ds, sp_path, queries_path, merged_path, journal_path, annotator)))
