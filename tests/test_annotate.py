@@ -242,6 +242,10 @@ def test_clicking_ground_truth_gives_the_simulated_oracles_files(round0, tmp_pat
     server = h.Server(h.annotate_command(round0, "--annotator", "tester"))
     try:
         driver.get(server.url)
+        q = shown_query(driver)
+        link = driver.find_element("id", "original").get_attribute("href")
+        name = sim_answers.set_index("query").loc[q, "image_name"]
+        assert link.endswith(f"/image/{name}") and request(link)[0] == 200
         for _ in range(len(truth)):
             click_label(driver, int(truth[shown_query(driver)]))
         finish_in_page(driver, server)

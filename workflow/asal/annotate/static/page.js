@@ -43,6 +43,7 @@
     const base = `/query/${q}/`;
     $("view").src = base + "view.png" + tok;
     $("crop").src = base + "crop.png" + tok;
+    $("original").href = "/image/" + encodeURIComponent(current.image_name) + tok;
     $("caption").textContent = `${current.image_name}: region of ${current.size} px` +
       (current.n_base > 1 ? ` (${current.n_base} superpixels)` : "");
     document.querySelectorAll("button.class").forEach((b) =>
