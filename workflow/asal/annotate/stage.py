@@ -85,6 +85,11 @@ def annotate(dataset_cfg: dict, sp_path: str, queries_path: str, merged_path: st
                          finish_when_done, on_address)
         given = rnd.answers()
         entries = [given[int(q)] for q in queries["query"]]
+        bad = [e for e in entries if not (isinstance(e.get("label"), int)
+                                          and 0 <= e["label"] <= ds.n_classes)]
+        if bad:  # only a journal edited by hand can hold these: the server validates
+            raise ArtifactError(f"{journal_path}: answer {bad[0]} has no class id 0.."
+                                f"{ds.n_classes}; fix or delete that line")
         seconds = [e.get("seconds") for e in entries]
         extra_columns = {"annotator": [e.get("annotator", annotator) for e in entries],
                          "answered_utc": [e.get("utc") for e in entries],
