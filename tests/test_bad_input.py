@@ -26,6 +26,10 @@ from workflow_helpers import snakemake, tiny_config, write_config
     ({"merge": {"epsilon": 1.5}}, "epsilon"),
     ({"sieve": {"threshold": 1.2}}, "threshold"),
     ({"acquire": {"function": "bald"}}, "bald"),
+    ({"oracle": "person"}, "person"),
+    ({"oracle": "human", "methods": ["SP", "OracleSP"]}, "methods OracleSP build their"),
+    ({"dataset": {"evaluation_split": None}}, "evaluation_split: null (no evaluation split) is"),
+    ({"oracle": "human", "annotate": {"prot": 1}}, "'prot' was unexpected"),
 ])
 def test_snakemake_refuses_bad_config_naming_the_key(tmp_path, change, message):
     write_config(tmp_path, tiny_config(**change))

@@ -124,6 +124,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--labelled", default=None, help="previous round's labelled set")
     s.add_argument("--round", type=int, required=True)
 
+    s = stage("annotate", "the human oracle: answer a round's queries on a page in the browser")
+    s.add_argument("--config", nargs="+", default=None,
+                   help="find every input from the experiment's config (config.yaml, then any "
+                        "--configfile) with --method, --trial, --round; write into --out")
+    s.add_argument("--method", default=None, help="with --config")
+    s.add_argument("--trial", type=int, default=0, help="with --config")
+    s.add_argument("--out", default=None, help="with --config: folder for answers.csv, "
+                   "labelled.h5 and the journal")
+    s.add_argument("--dataset", type=_json, default=None,
+                   help='JSON: {"name": ..., "root": ..., "resize": 1.0} (without --config)')
+    for a in ("--superpixels", "--queries", "--answers", "--labelled-out"):
+        s.add_argument(a, default=None, help="without --config")
+    s.add_argument("--merged", default=None, help="the round's merged regions (none in round 0)")
+    s.add_argument("--labelled", default=None, help="previous round's labelled set")
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--journal", default=None, help="the answers journal; default: "
+                   "answers.journal.jsonl beside --answers (keep it: it is how a killed "
+                   "server resumes)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on; anything but "
+                   "loopback needs a token (made and printed in the page's address)")
+    s.add_argument("--port", type=int, default=8765, help="first port tried (0: any free)")
+    s.add_argument("--token", default=None, help="require this token (default: a random one "
+                   "off loopback, none on loopback)")
+    s.add_argument("--annotator", default=None, help="who answers (default: the login name)")
+    s.add_argument("--title", default=None, help="heading of the page")
+    s.add_argument("--finish-when-done", action="store_true",
+                   help="end as soon as the last query is answered, without the Finish button")
+
     s = stage("sieve", "drop doubtful labelled pixels (Kneedle)", dataset=True, spec=True)
     for a in ("--superpixels", "--labelled", "--out"):
         s.add_argument(a, required=True)
@@ -157,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--superpixels", default=None, help="with --sieved: label quality figures")
     s.add_argument("--sieved", default=None)
     s.add_argument("--answers", default=None, help="this round's answers: query figures")
+    s.add_argument("--without-labels", action="store_true",
+                   help="human oracle: skip, saying so, what needs labels that are absent")
     s.add_argument("--trial", type=int, required=True)
     s.add_argument("--round", type=int, default=None, help="none for method Full")
     s.add_argument("--device", default="auto")
@@ -257,6 +287,24 @@ def run(args: argparse.Namespace) -> None:
         ds = stages.dataset_from(args.dataset)
         stages.query(args.queries, args.oracle_table, args.merged, args.labelled,
                      list(ds.classes), args.round, args.answers, args.labelled_out)
+    elif c == "annotate":
+        from .annotate.stage import annotate, inputs_from_config
+
+        if args.config:
+            if not args.method or not args.out:
+                raise SystemExit("error: asal annotate --config needs --method and --out")
+            for key, value in inputs_from_config(args.config, args.method, args.trial,
+                                                 args.round, args.out).items():
+                setattr(args, key, value)
+        missing = [f"--{k.replace('_', '-')}" for k in ("dataset", "superpixels", "queries",
+                                                        "answers", "labelled_out")
+                   if getattr(args, k) is None]
+        if missing:
+            raise SystemExit(f"error: asal annotate needs {', '.join(missing)} (or --config "
+                             "with --method, --trial, --round and --out)")
+        annotate(args.dataset, args.superpixels, args.queries, args.merged, args.labelled,
+                 args.round, args.answers, args.labelled_out, args.journal, args.host,
+                 args.port, args.token, args.annotator, args.title, args.finish_when_done)
     elif c == "sieve":
         from .sieving import SieveSpec
 
@@ -275,7 +323,8 @@ def run(args: argparse.Namespace) -> None:
         meta = {"method": args.method, "trial": args.trial, "round": args.round}
         stages.evaluate(args.dataset, args.model, args.labelled, meta, args.out, args.device,
                         args.threads, args.superpixels, args.sieved, args.answers,
-                        args.features, args.oracle_table, args.merged, args.prev_stats)
+                        args.features, args.oracle_table, args.merged, args.prev_stats,
+                        args.without_labels)
     elif c == "draw":
         from .drawing import draw
 

@@ -181,7 +181,9 @@ def folder_dataset(root: Path, resize: float, evaluation_split: str = "val") -> 
     return Dataset(
         name="folder", root=root, classes=classes, palette=palette,
         pool=[Path(n).stem for n in _read_list(root / "pool.txt")],
-        evaluation=[Path(n).stem for n in _read_list(root / f"{evaluation_split}.txt")],
+        # evaluation_split None: no evaluation split (a human oracle on unlabelled images).
+        evaluation=[] if evaluation_split is None else
+        [Path(n).stem for n in _read_list(root / f"{evaluation_split}.txt")],
         resize=resize, mapping=mapping,
         image_path=lambda n: _first_existing(
             [root / "images" / f"{n}{ext}" for ext in (".png", ".jpg", ".jpeg")]),
@@ -264,4 +266,7 @@ def open_dataset(name: str, root: str | Path, resize: float = 1.0,
         raise DatasetError(f"{root}: dataset root is not a folder")
     if not 0.0 < resize <= 1.0:
         raise DatasetError(f"dataset.resize {resize}: must be in (0, 1]")
+    if evaluation_split is None and ADAPTERS[name] is not folder_dataset:
+        raise DatasetError(f"dataset.evaluation_split: null (no evaluation split) is for your "
+                           f"own images (name: folder), not {name!r}; name a split")
     return ADAPTERS[name](root, resize, evaluation_split)

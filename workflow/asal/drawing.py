@@ -157,11 +157,12 @@ def draw(config: str | dict, method: str, trial: int, round: int, image: str | N
     with Predictor(view.path("model", round), ds, torch_setup(0, "cpu"),
                    view.config.get("features")) as predictor:
         pred = next(predictor.probs([image]))
-    truth = ds.read_label(image)
-    panel = pictures.hstack([pictures.titled(pictures.upscale(pictures.colourise(
-        pred.argmax(0), ds.palette)), "prediction"),
-        pictures.titled(pictures.upscale(pictures.colourise(truth, ds.palette)),
-                        "ground truth")])
+    panels = [pictures.titled(pictures.upscale(pictures.colourise(pred.argmax(0), ds.palette)),
+                              "prediction")]
+    if ds.label_path(image).exists():  # a human oracle's pool may have no labels
+        panels.append(pictures.titled(pictures.upscale(pictures.colourise(
+            ds.read_label(image), ds.palette)), "ground truth"))
+    panel = pictures.hstack(panels)
     save("prediction_vs_truth", panel, f"model of {where}", [("void", pictures.VOID_COLOUR)])
 
     # Across the run: merged regions round by round (Fig. 16).
@@ -199,7 +200,8 @@ def _knee_picture(view: RunView, round: int, out: Path) -> list[Path]:
 def _class_balance_picture(view: RunView, round: int, out: Path) -> list[Path]:
     """Queries per class (oracle answers) with and without the class-balance term (Fig. 19),
     both selected from the same statistics and regions of this round."""
-    if round == 0:
+    table = Path(layout.fill(layout.ORACLE_TABLE, experiment=view.exp, spx=view.kind))
+    if round == 0 or not table.exists():  # no ground truth with a human oracle
         return []
     stats, _ = artifacts.read_table(view.path("stats", round - 1), "predict",
                                     statistics.STAT_KEYS)
@@ -207,9 +209,7 @@ def _class_balance_picture(view: RunView, round: int, out: Path) -> list[Path]:
     region = (artifacts.read_table(merged, "merge", ("region",))[0]["region"]
               if merged.exists() else np.arange(view.sp.n_superpixels))
     labelled, _ = artifacts.read_table(view.path("labelled", round - 1), "query", ("label",))
-    gt, _ = artifacts.read_table(
-        layout.fill(layout.ORACLE_TABLE, experiment=view.exp, spx=view.kind), "oracle_table",
-        ("gt_hist",))
+    gt, _ = artifacts.read_table(table, "oracle_table", ("gt_hist",))
     reps, group = np.unique(region, return_inverse=True)
     rstats = statistics.sum_rows(stats, group, len(reps))
     candidate = np.bincount(group, weights=labelled["label"] >= 0, minlength=len(reps)) == 0

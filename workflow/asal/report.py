@@ -20,6 +20,8 @@ DIAGNOSTICS = ("model_agreement", "merged_purity", "base_purity", "query_purity"
 PERCENT = ("label_purity", "sieved_purity", "sieve_recall", "model_agreement", "merged_purity",
            "base_purity", "query_purity", "sieve_removed_wrong", "sieve_kept_right")
 FULL = "Full"
+# Written by evaluate for a human oracle only: annotator seconds this round and so far.
+TIME = ("round_seconds", "annotation_seconds")
 
 
 def collect(metric_paths: list[str]) -> pd.DataFrame:
@@ -33,23 +35,26 @@ def collect(metric_paths: list[str]) -> pd.DataFrame:
                      # is undefined (empty iou_ column) and miou leaves them out
                      "classes_absent": ";".join(m.get("classes_absent") or []),
                      **{k: m.get(k) for k in QUALITY + DIAGNOSTICS},
-                     **{f"iou_{c}": v for c, v in m["iou"].items()},
+                     **{k: m[k] for k in TIME if k in m},
+                     **{f"iou_{c}": v for c, v in (m["iou"] or {}).items()},
                      **{f"queries_{c}": v for c, v in m.get("queries_per_class", {}).items()}})
     return pd.DataFrame(rows).sort_values(["method", "trial", "round"]).reset_index(drop=True)
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, min and max mIoU over trials at each (method, round)."""
-    g = table.groupby(["method", "round"])
+    g = table.assign(miou=table["miou"].astype(float)).groupby(["method", "round"])
+    time = {"annotation_seconds": ("annotation_seconds", "mean")} \
+        if "annotation_seconds" in table else {}
     return g.agg(clicks=("clicks", "mean"), miou_mean=("miou", "mean"),
                  miou_min=("miou", "min"), miou_max=("miou", "max"),
-                 trials=("trial", "nunique")).reset_index()
+                 trials=("trial", "nunique"), **time).reset_index()
 
 
 def with_percent_of_full(table: pd.DataFrame) -> pd.DataFrame:
     """Add `pct_of_full`: mIoU as a share of the same trial's Full mIoU (NaN without Full)."""
     full = table[table["method"] == FULL].set_index("trial")["miou"]
-    pct = 100 * table["miou"] / table["trial"].map(full)
+    pct = 100 * table["miou"].astype(float) / table["trial"].map(full).astype(float)
     return table.assign(pct_of_full=pct.astype(float))
 
 
@@ -58,10 +63,12 @@ def round_table(table: pd.DataFrame) -> pd.DataFrame:
     comes last, as one row."""
     quality = [c for c in ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size")
                + DIAGNOSTICS if c in table]
+    quality += [c for c in TIME if c in table]
     per_class = [c for c in table.columns if c.startswith("queries_")]
     extra = [c for c in ("pct_of_full",) if c in table]
     rounds = table[table["method"] != FULL]
-    g = rounds.groupby(["method", "round"], sort=False)
+    g = rounds.assign(miou=rounds["miou"].astype(float)).groupby(["method", "round"],
+                                                                   sort=False)
     out = g.agg(clicks=("clicks", "mean"), trials=("trial", "nunique"),
                 miou=("miou", "mean"), miou_min=("miou", "min"), miou_max=("miou", "max"),
                 **{c: (c, "mean") for c in extra + quality + per_class}).reset_index()
@@ -140,6 +147,22 @@ def plot(summary: pd.DataFrame, out: str, title: str = "", full: pd.DataFrame | 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if summary["miou_mean"].isna().all() and "annotation_seconds" in summary:
+        # A human oracle without a labelled evaluation split: the cost, not the accuracy.
+        fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+        for method, rows in summary.groupby("method", sort=False, observed=True):
+            rows = rows.sort_values("clicks")
+            ax.plot(rows["clicks"], rows["annotation_seconds"] / 60, marker="o", label=method)
+        ax.set_xlabel("clicks (queried regions)")
+        ax.set_ylabel("annotator time (minutes)")
+        ax.set_title(title or "annotator time vs clicks (no labelled evaluation split: no mIoU)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format="png")
+        plt.close(fig)
+        return
     two = paired is not None and len(paired) > 0
     fig, axes = plt.subplots(1, 2 if two else 1, figsize=(12.4 if two else 6.4, 4.4), dpi=120,
                              squeeze=False)

@@ -446,11 +446,76 @@ def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
 # ------------------------------------------------------------------ query (the oracle)
 
 
+def query_members(queries_path: str, reps: np.ndarray, regions, prev, m: int,
+                   block_rows: int, gt_hist=None, n_classes: int = 0):
+    """Base superpixels of every query: (global ids, query index), sorted by id; with
+    `gt_hist` also each query's ground-truth histogram. Refuses a query that covers a
+    superpixel labelled in an earlier round (nothing is paid twice)."""
+    by_rep = np.argsort(reps)
+    sorted_reps = reps[by_rep]
+    hist = np.zeros((len(reps), n_classes + 1), np.int64) if gt_hist is not None else None
+    member_ids, member_q = [], []
+    for lo in range(0, m, block_rows):
+        hi = min(m, lo + block_rows)
+        region = regions("region", lo, hi)
+        pos = np.clip(np.searchsorted(sorted_reps, region), 0, max(len(reps) - 1, 0))
+        inside = np.flatnonzero(sorted_reps[pos] == region) if len(reps) else \
+            np.zeros(0, np.int64)
+        q = by_rep[pos[inside]]
+        if (prev("label", lo, hi)[inside] >= 0).any():
+            raise ArtifactError(f"{queries_path}: a query covers superpixels labelled in "
+                                "an earlier round; rerun acquire")
+        if hist is not None and len(inside):
+            block_hist = np.asarray(gt_hist[lo:hi])[inside].astype(np.int64)
+            np.add.at(hist, q, block_hist)
+        member_ids.append(lo + inside)
+        member_q.append(q)
+    member_ids = np.concatenate(member_ids) if member_ids else np.zeros(0, np.int64)
+    member_q = np.concatenate(member_q) if member_q else np.zeros(0, np.int64)
+    return member_ids, member_q, hist
+
+
+def write_answers(queries: pd.DataFrame, answer: np.ndarray, member_ids: np.ndarray,
+                  member_q: np.ndarray, prev, prev_clicks: int, m: int, classes: list[str],
+                  superpixel_spec, round: int, out_answers: str, out_labelled: str,
+                  block_rows: int = blocks.DEFAULT_BLOCK_ROWS, extra_columns: dict | None = None,
+                  extra_attrs: dict | None = None) -> pd.DataFrame:
+    """The given answer of each query -> answers.csv and labelled.h5 (the previous labelled
+    set with this round's members added). Shared by the simulated and the human oracle, so
+    both write the same format; `extra_columns` / `extra_attrs` add provenance only."""
+    n_classes = len(classes)
+    answer = np.asarray(answer, np.int64)
+    # One click per query, numbered from the first: the next id is the clicks so far.
+    qid = prev_clicks + np.arange(len(queries))
+    clicks_total = prev_clicks + len(queries)
+    attrs = provenance("query", superpixel_spec=superpixel_spec, classes=list(classes),
+                       round=round, clicks_total=clicks_total, void_label=n_classes,
+                       **(extra_attrs or {}))
+    with artifacts.table_writer(out_labelled, "query", attrs, m) as rows:
+        for lo in range(0, m, block_rows):
+            hi = min(m, lo + block_rows)
+            a, b = np.searchsorted(member_ids, [lo, hi])
+            ids, q = member_ids[a:b] - lo, member_q[a:b]
+            for key, value in (("label", answer[q]), ("query", qid[q]), ("round", round)):
+                block = np.array(prev(key, lo, hi))
+                block[ids] = value
+                rows.put(key, lo, block)
+        names = list(classes) + ["void"]
+        answers = queries.assign(query_id=qid, label=answer,
+                                 label_name=[names[x] for x in answer], clicks=1,
+                                 **(extra_columns or {}))
+        artifacts.write_csv(out_answers, answers)
+    void = int((answer == n_classes).sum())
+    log.info("query: %d clicks this round (%d void-dominant, nothing learnt from them), "
+             "%d in total", len(answers), void, clicks_total)
+    return answers
+
+
 def query(queries_path: str, table_path: str, merged_path: str | None,
           prev_labelled_path: str | None, classes: list[str], round: int,
           out_answers: str, out_labelled: str,
           block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> pd.DataFrame:
-    """Ask the oracle for each query's dominant label; add them to the labelled set.
+    """Ask the simulated oracle for each query's dominant label; add them to the labelled set.
 
     Two passes in row blocks: the first gathers each query's ground-truth histogram (and
     checks nothing is paid twice), the second writes the new labelled set; memory holds a
@@ -458,8 +523,6 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
     """
     queries = artifacts.read_csv(queries_path)
     reps = queries["region"].to_numpy().astype(np.int64)
-    by_rep = np.argsort(reps)
-    sorted_reps = reps[by_rep]
     with contextlib.ExitStack() as stack:
         table, tattrs = stack.enter_context(
             artifacts.open_table(table_path, "oracle_table", ("gt_hist",)))
@@ -471,51 +534,11 @@ def query(queries_path: str, table_path: str, merged_path: str | None,
         regions = stack.enter_context(_open_regions(merged_path, m))
         prev, pattrs = stack.enter_context(_open_labelled(prev_labelled_path, m))
         prev_clicks = int(pattrs["clicks_total"]) if pattrs is not None else 0
-        # Pass 1: members of every query (global base id, query index) and their histograms.
-        hist = np.zeros((len(reps), n_classes + 1), np.int64)
-        member_ids, member_q = [], []
-        for lo in range(0, m, block_rows):
-            hi = min(m, lo + block_rows)
-            region = regions("region", lo, hi)
-            pos = np.clip(np.searchsorted(sorted_reps, region), 0, max(len(reps) - 1, 0))
-            inside = np.flatnonzero(sorted_reps[pos] == region) if len(reps) else \
-                np.zeros(0, np.int64)
-            q = by_rep[pos[inside]]
-            if (prev("label", lo, hi)[inside] >= 0).any():
-                raise ArtifactError(f"{queries_path}: a query covers superpixels labelled in "
-                                    "an earlier round; rerun acquire")
-            if len(inside):
-                block_hist = np.asarray(gt_hist[lo:hi])[inside].astype(np.int64)
-                np.add.at(hist, q, block_hist)
-            member_ids.append(lo + inside)
-            member_q.append(q)
-        answer = oracle.dominant_label(hist)
-        # One click per query, numbered from the first: the next id is the clicks so far.
-        qid = prev_clicks + np.arange(len(reps))
-        member_ids = np.concatenate(member_ids) if member_ids else np.zeros(0, np.int64)
-        member_q = np.concatenate(member_q) if member_q else np.zeros(0, np.int64)
-        clicks_total = prev_clicks + len(reps)
-        attrs = provenance("query", superpixel_spec=tattrs["superpixel_spec"],
-                           classes=list(classes), round=round, clicks_total=clicks_total,
-                           void_label=n_classes)
-        # Pass 2: the previous labelled set with this round's members added.
-        with artifacts.table_writer(out_labelled, "query", attrs, m) as rows:
-            for lo in range(0, m, block_rows):
-                hi = min(m, lo + block_rows)
-                a, b = np.searchsorted(member_ids, [lo, hi])
-                ids, q = member_ids[a:b] - lo, member_q[a:b]
-                for key, value in (("label", answer[q]), ("query", qid[q]), ("round", round)):
-                    block = np.array(prev(key, lo, hi))
-                    block[ids] = value
-                    rows.put(key, lo, block)
-            names = list(classes) + ["void"]
-            answers = queries.assign(query_id=qid, label=answer,
-                                     label_name=[names[x] for x in answer], clicks=1)
-            artifacts.write_csv(out_answers, answers)
-    void = int((answer == n_classes).sum())
-    log.info("query: %d clicks this round (%d void-dominant, nothing learnt from them), "
-             "%d in total", len(answers), void, clicks_total)
-    return answers
+        member_ids, member_q, hist = query_members(queries_path, reps, regions, prev, m,
+                                                    block_rows, gt_hist, n_classes)
+        return write_answers(queries, oracle.dominant_label(hist), member_ids, member_q, prev,
+                             prev_clicks, m, classes, tattrs["superpixel_spec"], round,
+                             out_answers, out_labelled, block_rows)
 
 
 # ------------------------------------------------------------------ sieve
@@ -803,12 +826,21 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str | None, meta
              out: str, device: str = "auto", threads: int = 0, sp_path: str | None = None,
              sieved_path: str | None = None, answers_path: str | None = None,
              features_path: str | None = None, oracle_path: str | None = None,
-             merged_path: str | None = None, prev_stats_path: str | None = None) -> dict:
+             merged_path: str | None = None, prev_stats_path: str | None = None,
+             without_labels: bool = False) -> dict:
     """mIoU on the evaluation split, plus (when given the round's labels) their quality and
-    the round's diagnostics. Without a labelled set (method Full) no click was counted."""
+    the round's diagnostics. Without a labelled set (method Full) no click was counted.
+
+    `without_labels` (the human oracle): an evaluation split without labels, or none, skips
+    evaluation with a line saying so, and a pool without labels skips the label quality."""
     from .inference import Predictor, torch_setup
 
     ds = dataset_from(dataset_cfg)
+    if without_labels:
+        skipped = _no_evaluation_labels(ds, dataset_cfg)
+        if skipped is not None:
+            return _metrics_without_evaluation(ds, dataset_cfg, labelled_path, meta, out,
+                                               answers_path, skipped)
     dev = torch_setup(threads, device)
     ds.check_files(ds.evaluation, labels=True)
     conf = np.zeros((ds.n_classes, ds.n_classes), np.int64)
@@ -834,10 +866,17 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str | None, meta
     if answers is not None:
         metrics.update(query_summary(answers, list(ds.classes) + ["void"]))
     if sieved_path is not None and sp_path is not None:
-        sieved, _ = artifacts.read_table(sieved_path, "sieve",
-                                         ("pixel", "label", "kept", "confidence"))
         with artifacts.open_superpixels(sp_path) as sp:
-            metrics.update(label_quality(sp, sieved, lambda i: ds.read_label(sp.names[i])))
+            if without_labels and not all(ds.label_path(n).exists() for n in sp.names):
+                log.info("evaluate: the pool has no labels; label purity and sieve recall "
+                         "are not computed")
+            else:
+                sieved, _ = artifacts.read_table(sieved_path, "sieve",
+                                                 ("pixel", "label", "kept", "confidence"))
+                metrics.update(label_quality(sp, sieved,
+                                             lambda i: ds.read_label(sp.names[i])))
+    if labelled_path is not None:
+        metrics.update(annotation_time(labelled_path))
     if oracle_path is not None and sp_path is not None:
         metrics.update(round_diagnostics(sp_path, oracle_path, answers, merged_path,
                                          prev_stats_path))
@@ -847,5 +886,44 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str | None, meta
     log.info("evaluate: mIoU %s after %s clicks",
              "undefined" if metrics["miou"] is None else f"{metrics['miou']:.4f}",
              "all (fully supervised)" if clicks is None else clicks)
+    artifacts.write_json(out, metrics)
+    return metrics
+
+
+def annotation_time(labelled_path: str) -> dict:
+    """Annotator seconds of a human oracle's labelled set (nothing for the simulated one)."""
+    attrs = artifacts.read_attrs(labelled_path)
+    if attrs.get("oracle") != "human":
+        return {}
+    return {"oracle": "human", "round_seconds": float(attrs.get("round_seconds", 0.0)),
+            "annotation_seconds": float(attrs.get("seconds_total", 0.0))}
+
+
+def _no_evaluation_labels(ds: Dataset, dataset_cfg: dict) -> str | None:
+    """Why there is nothing to evaluate on (no evaluation split, or it has no labels)."""
+    split = dataset_cfg.get("evaluation_split", "val")
+    if not ds.evaluation:
+        return f"no evaluation split (dataset.evaluation_split: {split})"
+    missing = [n for n in ds.evaluation if not ds.label_path(n).exists()]
+    if missing:
+        return (f"the evaluation split {split!r} has no labels (e.g. {ds.label_path(missing[0])}"
+                " is missing)")
+    return None
+
+
+def _metrics_without_evaluation(ds: Dataset, dataset_cfg: dict, labelled_path: str, meta: dict,
+                                out: str, answers_path: str | None, why: str) -> dict:
+    """metrics.json of a round that cannot be evaluated: clicks and annotator time only."""
+    clicks = int(artifacts.read_attrs(labelled_path)["clicks_total"])
+    metrics = {**meta, "clicks": clicks, "miou": None, "pixel_accuracy": None, "iou": None,
+               "evaluation_split": dataset_cfg.get("evaluation_split", "val"),
+               "n_evaluation_images": 0, "evaluation_skipped": why,
+               "asal_version": artifacts.__version__}
+    if answers_path is not None:
+        metrics.update(query_summary(artifacts.read_csv(answers_path),
+                                     list(ds.classes) + ["void"]))
+    metrics.update(annotation_time(labelled_path))
+    log.info("evaluate: skipped, %s; metrics.json has the clicks (%d) and annotator time only",
+             why, clicks)
     artifacts.write_json(out, metrics)
     return metrics

@@ -42,6 +42,11 @@ GPUS = config.get("compute", {}).get("gpus_per_job", 1)
 # Image-wise stages (superpixelize, predict) split into this many parallel jobs, then gathered.
 SHARDS = config.get("compute", {}).get("shards", 1)
 DEVICE = config.get("compute", {}).get("device", "auto")
+# Who answers the queries: the ground truth (simulated) or a person on the labelling page.
+ORACLE = config.get("oracle", "simulated")
+HUMAN = ORACLE == "human"
+ANNOTATE = {"host": "127.0.0.1", "port": 8765, "annotator": None, "finish_when_done": False,
+            **(config.get("annotate") or {})}
 
 
 def P(pattern):
@@ -74,6 +79,9 @@ try:
     DATASET = dataset_settings(config)
 except ValueError as err:
     raise WorkflowError(str(err))
+if DATASET.get("evaluation_split") is None and not HUMAN:
+    raise WorkflowError("config: dataset.evaluation_split: null (no evaluation split) is only "
+                        "for oracle: human; a simulated run evaluates every round: name a split")
 DATASET_JSON = json.dumps(DATASET, sort_keys=True)
 try:
     KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
@@ -88,6 +96,11 @@ try:  # a bad superpixel setting is refused before any job, naming its key
         SeedsSpec(**superpixel_settings(config, _kind))
 except (ValueError, TypeError) as err:
     raise WorkflowError(f"config: {err}")
+if HUMAN and any(kind == "oracle" for kind in KINDS):
+    raise WorkflowError("config: methods "
+                        + ", ".join(m for m, k in KIND_OF.items() if k == "oracle")
+                        + " build their superpixels from the ground truth, which a pool answered "
+                        "by a person (oracle: human) does not have; drop them from methods")
 WARMUP_OF = {m: layout.warmup_method(k) for m, k in KIND_OF.items()}
 WARMUPS = sorted(set(WARMUP_OF.values()))
 REPORT_TABLE = P(layout.REPORT_TABLE)
@@ -142,7 +155,11 @@ def optional(flag, path):
 
 
 def query_inputs(wc):
-    inputs = {"queries": R("queries").format(**wc), "table": oracle_table_of(wc)}
+    inputs = {"queries": R("queries").format(**wc)}
+    if HUMAN:  # no ground truth: the page needs the images and the superpixels
+        inputs["superpixels"] = superpixels_of(wc)
+    else:
+        inputs["table"] = oracle_table_of(wc)
     if int(wc.round) > 0:
         inputs["merged"] = R("merged").format(**wc)
         inputs["labelled"] = prev("labelled")(wc)
@@ -165,8 +182,9 @@ def evaluate_inputs(wc):
     merged regions and theta_{t-1}'s statistics (none in round 0)."""
     inputs = {"model": R("model").format(**wc), "labelled": R("labelled").format(**wc),
               "superpixels": superpixels_of(wc), "sieved": R("sieved").format(**wc),
-              "answers": R("answers").format(**wc), "oracle": oracle_table_of(wc),
-              "features": FEATURES_INPUT}
+              "answers": R("answers").format(**wc), "features": FEATURES_INPUT}
+    if not HUMAN:  # a person's pool has no ground truth to diagnose with
+        inputs["oracle"] = oracle_table_of(wc)
     if int(wc.round) > 0:
         inputs["merged"] = R("merged").format(**wc)
         inputs["prev_stats"] = prev("stats")(wc)

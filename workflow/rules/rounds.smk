@@ -89,32 +89,69 @@ rule acquire:
         " --round {wildcards.round} --out {output} > {log} 2>&1"
 
 
-rule query:
-    input:
-        unpack(query_inputs),
-    output:
-        answers=R("answers"),
-        labelled=R("labelled"),
-    wildcard_constraints:
-        method=ANY_METHOD_RE,
-    params:
-        dataset=DATASET_JSON,
-        extra=lambda wc, input: " ".join([optional("--merged", input.get("merged")),
-                                          optional("--labelled", input.get("labelled"))]),
-    log:
-        LOG("query"),
-    benchmark:
-        BENCH("query")
-    resources:
-        runtime=runtime_of("query"),
-        mem_mb=mem_mb_of("query"),
-        **slurm_of("cpu"),
-    conda:
-        "../../envs/asal.yaml"
-    shell:
-        "asal query --dataset {params.dataset:q} --queries {input.queries}"
-        " --oracle-table {input.table} {params.extra} --round {wildcards.round}"
-        " --answers {output.answers} --labelled-out {output.labelled} > {log} 2>&1"
+if HUMAN:
+
+    # The human oracle: a local job (it runs where snakemake runs, a laptop or a login node)
+    # that serves the labelling page, prints its address on the terminal and in the log, and
+    # writes the same answers.csv and labelled.h5 as the simulated oracle once all are given.
+    rule query:
+        input:
+            unpack(query_inputs),
+        output:
+            answers=R("answers"),
+            labelled=R("labelled"),
+        wildcard_constraints:
+            method=ANY_METHOD_RE,
+        localrule: True
+        params:
+            dataset=DATASET_JSON,
+            extra=lambda wc, input: " ".join([optional("--merged", input.get("merged")),
+                                              optional("--labelled", input.get("labelled"))]),
+            host=ANNOTATE["host"],
+            port=ANNOTATE["port"],
+            more=(optional("--annotator", ANNOTATE["annotator"])
+                  + (" --finish-when-done" if ANNOTATE["finish_when_done"] else "")),
+            title=lambda wc: f"{EXP}: {wc.method}, trial {wc.trial}, round {wc.round}",
+        log:
+            LOG("query"),
+        benchmark:
+            BENCH("query")
+        conda:
+            "../../envs/asal.yaml"
+        shell:
+            "asal annotate --dataset {params.dataset:q} --superpixels {input.superpixels}"
+            " --queries {input.queries} {params.extra} --round {wildcards.round}"
+            " --host {params.host} --port {params.port} {params.more} --title {params.title:q}"
+            " --answers {output.answers} --labelled-out {output.labelled} 2>&1 | tee {log}"
+
+else:
+
+    rule query:
+        input:
+            unpack(query_inputs),
+        output:
+            answers=R("answers"),
+            labelled=R("labelled"),
+        wildcard_constraints:
+            method=ANY_METHOD_RE,
+        params:
+            dataset=DATASET_JSON,
+            extra=lambda wc, input: " ".join([optional("--merged", input.get("merged")),
+                                              optional("--labelled", input.get("labelled"))]),
+        log:
+            LOG("query"),
+        benchmark:
+            BENCH("query")
+        resources:
+            runtime=runtime_of("query"),
+            mem_mb=mem_mb_of("query"),
+            **slurm_of("cpu"),
+        conda:
+            "../../envs/asal.yaml"
+        shell:
+            "asal query --dataset {params.dataset:q} --queries {input.queries}"
+            " --oracle-table {input.table} {params.extra} --round {wildcards.round}"
+            " --answers {output.answers} --labelled-out {output.labelled} > {log} 2>&1"
 
 
 rule sieve:
@@ -192,7 +229,8 @@ rule evaluate:
     params:
         dataset=DATASET_JSON,
         device=DEVICE,
-        extra=lambda wc, input: " ".join([optional("--merged", input.get("merged")),
+        extra=lambda wc, input: " ".join([optional("--oracle-table", input.get("oracle")),
+                                          optional("--merged", input.get("merged")),
                                           optional("--prev-stats", input.get("prev_stats")),
                                           FEATURES_ARG]),
     threads: 1
@@ -210,10 +248,10 @@ rule evaluate:
     shell:
         "asal evaluate --dataset {params.dataset:q} --model {input.model}"
         " --labelled {input.labelled} --superpixels {input.superpixels} --sieved {input.sieved}"
-        " --answers {input.answers} --oracle-table {input.oracle} {params.extra}"
+        " --answers {input.answers} {params.extra}"
         " --method {wildcards.method} --trial {wildcards.trial}"
         " --round {wildcards.round} --device {params.device} --threads {threads}"
-        " --out {output} > {log} 2>&1"
+        + (" --without-labels" if HUMAN else "") + " --out {output} > {log} 2>&1"
 
 
 rule predict:

@@ -1,0 +1,197 @@
+"""One round being answered: its queries, the pictures of each, the journal, and the rules
+for what an answer may be. The Flask app calls these; they know nothing of HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from .. import artifacts
+from ..datasets import Dataset
+from . import regions
+from .journal import Journal, file_sha256, now_utc, replay
+
+MAX_SECONDS = 24 * 3600.0  # seconds per answer beyond a day are a client's clock gone wrong
+
+
+class Refused(Exception):
+    """A request the round refuses; `status` is the HTTP status (4xx), the message says why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def check_answer(body, n_queries_ids: set[int], n_classes: int) -> tuple[int, int, float | None]:
+    """(query, label, seconds) of an answer request, or Refused. Labels are 0..C-1 for the
+    classes and C for "void / can't tell"."""
+    if not isinstance(body, dict):
+        raise Refused(400, "the body must be a JSON object {query, label, seconds}")
+    query, label, seconds = body.get("query"), body.get("label"), body.get("seconds")
+    if not isinstance(query, int) or isinstance(query, bool):
+        raise Refused(400, f"query must be an integer id, got {query!r}")
+    if query not in n_queries_ids:
+        raise Refused(404, f"no query {query} in this round")
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= n_classes:
+        raise Refused(400, f"label must be a class id 0..{n_classes - 1} or {n_classes} (void),"
+                           f" got {label!r}")
+    if seconds is not None:
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) \
+                or not 0 <= seconds <= MAX_SECONDS:
+            raise Refused(400, f"seconds must be a number in [0, {MAX_SECONDS:.0f}], "
+                               f"got {seconds!r}")
+        seconds = float(seconds)
+    return query, label, seconds
+
+
+class Round:
+    """The queries of one round and their standing answers. Thread-safe."""
+
+    def __init__(self, ds: Dataset, sp_path: str, queries_path: str, merged_path: str | None,
+                 journal_path: str, annotator: str):
+        self.ds, self.annotator = ds, annotator
+        self.queries = artifacts.read_csv(queries_path)
+        self.ids = [int(q) for q in self.queries["query"]]
+        if len(set(self.ids)) != len(self.ids):
+            raise artifacts.ArtifactError(f"{queries_path}: query ids repeat; rerun acquire")
+        self.row_of = {q: k for k, q in enumerate(self.ids)}
+        self._files = contextlib.ExitStack()
+        self.sp = self._files.enter_context(artifacts.open_superpixels(sp_path))
+        self.sp_path = sp_path
+        self.merged = None
+        if merged_path is not None:
+            self.merged = self._files.enter_context(
+                artifacts.open_table(merged_path, "merge", ("region",)))[0]["region"]
+        names = list(self.sp.names)
+        self.image_index = {n: i for i, n in enumerate(names)}
+        bad = sorted(set(self.queries["image_name"]) - set(names))
+        if bad:
+            raise artifacts.ArtifactError(f"{queries_path}: images {bad[:3]} are not in "
+                                          f"{sp_path}; rerun acquire")
+        self.images = set(self.queries["image_name"])  # what the page may show, nothing else
+        self.journal = Journal(journal_path, file_sha256(queries_path), len(self.ids))
+        self.lock = threading.RLock()
+        self._pictures: dict[tuple[int, str], bytes] = {}
+        self.finished = threading.Event()
+
+    def close(self) -> None:
+        self.journal.close()
+        self._files.close()
+
+    # ---- state
+
+    @property
+    def n_classes(self) -> int:
+        return self.ds.n_classes
+
+    def standing(self) -> tuple[dict[int, dict], list[int]]:
+        return replay(self.journal.entries)
+
+    def state(self) -> dict:
+        with self.lock:
+            standing, order = self.standing()
+            open_ = [q for q in self.ids if q not in standing]
+            return {"n": len(self.ids), "answered": len(standing),
+                    "open": open_[0] if open_ else None, "last": order[-1] if order else None,
+                    "done": not open_, "finished": self.finished.is_set(),
+                    "answers": {str(q): int(e["label"]) for q, e in standing.items()}}
+
+    def query_info(self, q: int) -> dict:
+        if q not in self.row_of:
+            raise Refused(404, f"no query {q} in this round")
+        row = self.queries.iloc[self.row_of[q]]
+        with self.lock:
+            standing, _ = self.standing()
+        return {"query": q, "position": self.row_of[q] + 1, "image_name": str(row["image_name"]),
+                "size": int(row["size"]), "n_base": int(row["n_base"]),
+                "answer": int(standing[q]["label"]) if q in standing else None}
+
+    # ---- answering
+
+    def answer(self, body) -> dict:
+        q, label, seconds = check_answer(body, set(self.ids), self.n_classes)
+        with self.lock:
+            if self.finished.is_set():
+                raise Refused(409, "this round is finished; its answers are written")
+            standing, _ = self.standing()
+            if q in standing:
+                raise Refused(409, f"query {q} already has an answer (given in another tab?); "
+                                   "the page moves on to the next open query")
+            self.journal.append({"op": "answer", "query": q, "label": label, "seconds": seconds,
+                                 "annotator": self.annotator, "utc": now_utc()})
+            return self.state()
+
+    def undo(self, body) -> dict:
+        if not isinstance(body, dict) or not isinstance(body.get("query"), int):
+            raise Refused(400, "the body must be a JSON object {query}: the answer to take back")
+        q = body["query"]
+        if q not in self.row_of:
+            raise Refused(404, f"no query {q} in this round")
+        with self.lock:
+            if self.finished.is_set():
+                raise Refused(409, "this round is finished; its answers are written")
+            _, order = self.standing()
+            if not order or order[-1] != q:
+                raise Refused(409, f"query {q} is not the last answer given; nothing undone")
+            self.journal.append({"op": "undo", "query": q, "annotator": self.annotator,
+                                 "utc": now_utc()})
+            return self.state()
+
+    def finish(self) -> dict:
+        with self.lock:
+            state = self.state()
+            if not state["done"]:
+                raise Refused(409, f"{state['n'] - state['answered']} queries have no answer yet")
+            self.finished.set()
+            state["finished"] = True
+            return state
+
+    def answers(self) -> dict[int, dict]:
+        """The standing answer entry of every query (the round must be done)."""
+        standing, _ = self.standing()
+        missing = [q for q in self.ids if q not in standing]
+        if missing:
+            raise RuntimeError(f"{len(missing)} queries unanswered, e.g. {missing[:5]}")
+        return standing
+
+    # ---- pictures
+
+    def _mask(self, q: int) -> tuple[np.ndarray, np.ndarray]:
+        row = self.queries.iloc[self.row_of[q]]
+        i = self.image_index[str(row["image_name"])]
+        lo, hi = int(self.sp.sp_offset[i]), int(self.sp.sp_offset[i + 1])
+        region = np.asarray(self.merged[lo:hi]) if self.merged is not None else \
+            np.arange(lo, hi, dtype=np.int64)
+        local = np.asarray(self.sp.local_map(i))
+        image = self.ds.read_image(str(row["image_name"]))
+        if image.shape[:2] != local.shape:
+            raise artifacts.ArtifactError(f"{self.ds.image_path(row['image_name'])}: image is "
+                                          f"{image.shape[:2]} but its superpixels in "
+                                          f"{self.sp_path} are {local.shape}; rerun superpixelize")
+        return image, regions.query_mask(region, local, int(row["region"]))
+
+    def picture(self, q: int, kind: str) -> bytes:
+        if q not in self.row_of:
+            raise Refused(404, f"no query {q} in this round")
+        key = (q, kind)
+        with self.lock:
+            if key not in self._pictures:
+                image, mask = self._mask(q)
+                render = regions.render_view if kind == "view" else regions.render_crop
+                if len(self._pictures) > 64:
+                    self._pictures.clear()
+                self._pictures[key] = regions.png_bytes(render(image, mask))
+            return self._pictures[key]
+
+    def image(self, name: str) -> bytes:
+        if name not in self.images:
+            raise Refused(404, f"{name!r} is not an image of this round's queries")
+        return regions.png_bytes(self.ds.read_image(name))
+
+    def classes(self) -> list[dict]:
+        out = [{"id": k, "name": n, "rgb": [int(c) for c in self.ds.palette[k]],
+                "text": regions.text_colour(self.ds.palette[k])}
+               for k, n in enumerate(self.ds.classes)]
+        return out
