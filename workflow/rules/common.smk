@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shlex
 import shutil
 import sys
 
@@ -33,8 +34,9 @@ FULL_ON = layout.FULL in METHODS
 METHODS = [m for m in METHODS if m != layout.FULL]
 BASELINE = (config.get("report") or {}).get("baseline", "SP")
 if BASELINE is not None and BASELINE not in METHODS:
-    raise WorkflowError(f"config: report.baseline {BASELINE!r} is not among the methods "
-                        f"{METHODS}; name one of them, or null for no paired differences")
+    logger.warning(f"config: report.baseline {BASELINE!r} is not among the methods {METHODS}: "
+                   "the report has no paired differences (name one of the methods to get them)")
+    BASELINE = None
 TRIALS = list(range(config["trials"]))
 ROUNDS = list(range(config["rounds"] + 1))
 WARMUP_BUDGET = config.get("warmup_budget") or config["budget"]
@@ -45,6 +47,10 @@ DEVICE = config.get("compute", {}).get("device", "auto")
 # Who answers the queries: the ground truth (simulated) or a person on the labelling page.
 ORACLE = config.get("oracle", "simulated")
 HUMAN = ORACLE == "human"
+if HUMAN and FULL_ON:
+    raise WorkflowError(f"config: methods: {layout.FULL} labels every pool pixel from the ground "
+                        "truth, which a pool answered by a person (oracle: human) does not have; "
+                        "drop it from methods")
 ANNOTATE = {"host": "127.0.0.1", "port": 8765, "annotator": None, "finish_when_done": False,
             **(config.get("annotate") or {})}
 

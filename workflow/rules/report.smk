@@ -16,7 +16,7 @@ rule report:
     params:
         title=f"{EXP}: mIoU vs clicks (mean; band: range over {len(TRIALS)} trials)",
         warmups=spec_json(WARMUP_OF),
-        baseline=BASELINE or "",
+        baseline=f"--baseline {shlex.quote(BASELINE)}" if BASELINE else "",
     log:
         LOG("report", per_round=False),
     benchmark:
@@ -29,7 +29,7 @@ rule report:
         "../../envs/asal.yaml"
     shell:
         "asal report --metrics {input} --table {output.table} --plot {output.plot}"
-        " --rounds {output.rounds} --rounds-csv {output.rounds_csv} --baseline {params.baseline:q}"
+        " --rounds {output.rounds} --rounds-csv {output.rounds_csv} {params.baseline}"
         " --paired {output.paired} --purity {output.purity} --warmup-of {params.warmups:q} --title {params.title:q}"
         " > {log} 2>&1"
 
