@@ -67,6 +67,15 @@ def full_file(kind: str) -> str:
     return f"{FULL_DIR}/{ROUND_FILES[kind]}"
 
 
+def full_log_file(rule: str) -> str:
+    """Log pattern of a job of method Full (one per trial)."""
+    return f"{RESULTS}/{LOGS}/{rule}/trial{{trial}}.log"
+
+
+def full_benchmark_file(rule: str) -> str:
+    return f"{RESULTS}/{BENCHMARKS}/{rule}/trial{{trial}}.tsv"
+
+
 def log_file(rule: str, per_round: bool = True) -> str:
     """Log pattern under results/, next to the artifacts but apart from them."""
     tail = "{method}/trial{trial}/round{round}" if per_round else ""

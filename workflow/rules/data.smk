@@ -123,6 +123,9 @@ rule features:
         [P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
     output:
         P(layout.FEATURES if SHARDS == 1 else layout.FEATURE_SHARD),
+    wildcard_constraints:
+        encoder=r"efficientnet_lite\d",
+        shard=r"\d+",
     params:
         dataset=DATASET_JSON,
         device=DEVICE,
@@ -152,6 +155,8 @@ if SHARDS > 1:
                                      shard=range(SHARDS)),
         output:
             P(layout.FEATURES),
+        wildcard_constraints:
+            encoder=r"efficientnet_lite\d",
         log:
             LOG("gather_features", per_round=False).replace(".log", "_{encoder}.log"),
         benchmark:

@@ -16,9 +16,9 @@ rule train_full:
         features=FEATURES_ARG,
     threads: max(1, config["train"].get("threads", 1))
     log:
-        P(layout.log_file("train_full", per_round=False)).replace(".log", "/trial{trial}.log"),
+        P(layout.full_log_file("train_full")),
     benchmark:
-        P(layout.benchmark_file("train_full", per_round=False)).replace(".tsv", "/trial{trial}.tsv")
+        P(layout.full_benchmark_file("train_full"))
     resources:
         runtime=runtime_of("train"),
         mem_mb=mem_mb_of("train"),
@@ -44,9 +44,9 @@ rule evaluate_full:
         features=FEATURES_ARG,
     threads: 1
     log:
-        P(layout.log_file("evaluate_full", per_round=False)).replace(".log", "/trial{trial}.log"),
+        P(layout.full_log_file("evaluate_full")),
     benchmark:
-        P(layout.benchmark_file("evaluate_full", per_round=False)).replace(".tsv", "/trial{trial}.tsv")
+        P(layout.full_benchmark_file("evaluate_full"))
     resources:
         runtime=runtime_of("evaluate"),
         mem_mb=mem_mb_of("evaluate"),
