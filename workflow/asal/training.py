@@ -116,14 +116,25 @@ def train(model: nn.Module, images: list[np.ndarray], targets: list[np.ndarray],
     use_amp = spec.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     loss_fn = nn.CrossEntropyLoss(ignore_index=VOID)
-    history = []
     batches = _batches(images, targets, spec.batch_size, spec.crop, rng)
-    for it in range(spec.iterations):
+
+    def loss_of_next_batch():
         x, y = next(batches)
         xt = to_tensor(x).to(device)
         yt = torch.from_numpy(np.ascontiguousarray(y)).long().to(device)
         with torch.autocast(device.type, enabled=use_amp):
-            loss = loss_fn(model(xt), yt)
+            return loss_fn(model(xt), yt)
+
+    return _fit(model, opt, sched, scaler, spec, loss_of_next_batch, progress)
+
+
+def _fit(model: nn.Module, opt, sched, scaler, spec: TrainSpec, loss_of_next_batch,
+         progress=None) -> list[dict]:
+    """The optimisation loop both trainers share; a batch with no labelled pixel (NaN loss)
+    is skipped."""
+    history = []
+    for it in range(spec.iterations):
+        loss = loss_of_next_batch()
         opt.zero_grad(set_to_none=True)
         if math.isnan(loss.item()):  # a batch with no labelled pixel
             continue
@@ -173,26 +184,17 @@ def train_on_features(head: nn.Module, taps: dict[str, np.ndarray], targets: np.
     tap_t = {k: torch.from_numpy(v) for k, v in taps.items()}
     y_all = torch.from_numpy(np.ascontiguousarray(targets))
     size = targets.shape[-2:]
-    history = []
-    for it in range(spec.iterations):
+
+    def loss_of_next_batch():
         pick = torch.from_numpy(rng.integers(0, len(targets), size=spec.batch_size))
         flip = torch.from_numpy(rng.random(spec.batch_size) < 0.5)
         x = {k: torch.where(flip[:, None, None, None], v[pick].flip(-1), v[pick]).to(device)
              for k, v in tap_t.items()}
         y = torch.where(flip[:, None, None], y_all[pick].flip(-1), y_all[pick]).long().to(device)
-        loss = loss_fn(head(x, size), y)
-        opt.zero_grad(set_to_none=True)
-        if math.isnan(loss.item()):  # a batch with no labelled pixel
-            continue
-        loss.backward()
-        opt.step()
-        sched.step()
-        history.append({"iteration": it + 1, "loss": float(loss.item()),
-                        "lr": float(sched.get_last_lr()[0])})
-        if progress is not None:
-            progress(it + 1, spec.iterations, float(loss.item()))
-    head.eval()
-    return history
+        return loss_fn(head(x, size), y)
+
+    scaler = torch.amp.GradScaler("cuda", enabled=False)  # float32: nothing to scale
+    return _fit(head, opt, sched, scaler, spec, loss_of_next_batch, progress)
 
 
 @torch.no_grad()
