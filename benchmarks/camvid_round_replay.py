@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     p.add_argument("--round", type=int, default=2)
     p.add_argument("--out", default=None, help="also write the figures to this file")
     args = p.parse_args(argv)
-    from asal import layout
+    from asal.store import layout
 
     if args.round < 1:
         sys.exit("--round must be 1 or later (round 0 is the warm-up)")

@@ -1,6 +1,6 @@
 """Where does a round's wall time go? Seconds per rule from Snakemake's benchmark files.
 
-Every rule of the workflow has a `benchmark:` directive (asal.layout.benchmark_file):
+Every rule of the workflow has a `benchmark:` directive (asal.store.layout.benchmark_file):
 results/benchmarks/<experiment>/<rule>/<method>/trial<k>/round<t>.tsv for the per-round rules,
 results/benchmarks/<experiment>/<rule>[_<spx>].tsv for the once-per-experiment ones. Snakemake
 writes one row per job: `s` is the job's wall time, `cpu_time` its CPU seconds, `mean_load` the
@@ -117,12 +117,12 @@ def import_cost(repeat: int = 3) -> tuple[float, float]:
 
 
 def warmup_of(config: dict | None):
-    from asal import layout
+    from asal.store import layout
 
     def source(method: str) -> str:
         if config is None:
             return layout.WARMUP
-        from asal.methods import superpixel_kind
+        from asal.experiment.methods import superpixel_kind
 
         return layout.warmup_method(superpixel_kind(config, method))
 

@@ -3,7 +3,7 @@ EfficientNet-Lite0 segmenter (the old CamVid config, workflow/configs/camvid_fin
 training only a head over the cached features of a frozen ImageNet encoder (train.model
 feature_head, workflow/configs/camvid.yaml)?
 
-Both regimes train with the pipeline's own loops (asal.training.train and train_on_features)
+Both regimes train with the pipeline's own loops (asal.learning.training.train and train_on_features)
 on the same sparse label sets: random draws of a share of the CamVid pool's SEEDS superpixels,
 each labelled with its dominant ground-truth label, like the warm-up. Reported per run: seconds
 per iteration, mIoU on all val images, the model's per-superpixel agreement with the dominant
@@ -42,9 +42,9 @@ REGIMES = {
 
 def pool_setup(root: str, resize: float, sp_size: int):
     """SEEDS maps and ground-truth histograms of the pool (once)."""
-    from asal import oracle
-    from asal.datasets import open_dataset
-    from asal.superpixels import SeedsSpec, superpixelize_image
+    from asal.method import oracle
+    from asal.data.datasets import open_dataset
+    from asal.method.superpixels import SeedsSpec, superpixelize_image
 
     ds = open_dataset("camvid", root, resize=resize)
     spec = SeedsSpec(size=sp_size)
@@ -57,8 +57,8 @@ def pool_setup(root: str, resize: float, sp_size: int):
 def draw_targets(maps, hists, n_classes: int, fraction: float | None, seed: int):
     """(H, W) sparse targets of every pool image: a random `fraction` of all superpixels with
     their dominant label (void-dominant clicks teach nothing); None: every pool pixel."""
-    from asal import oracle
-    from asal.datasets import VOID
+    from asal.method import oracle
+    from asal.data.datasets import VOID
 
     offsets = np.concatenate([[0], np.cumsum([h.shape[0] for h in hists])])
     dominant = oracle.dominant_label(np.concatenate(hists))
@@ -75,13 +75,15 @@ def run_one(job: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from asal import artifacts, diagnostics, oracle
-    from asal.datasets import VOID, open_dataset
-    from asal.models import build_model
+    from asal.store import artifacts
+    from asal.measure import diagnostics
+    from asal.method import oracle
+    from asal.data.datasets import VOID, open_dataset
+    from asal.learning.models import build_model
     from asal.stages import confusion, iou_from_confusion, mean_iou
-    from asal.training import (TrainSpec, predict_probabilities,
-                               predict_probabilities_from_features, seed_everything, train,
-                               train_on_features)
+    from asal.learning.training import (TrainSpec, predict_probabilities,
+                                        predict_probabilities_from_features, seed_everything,
+                                        train, train_on_features)
 
     model_name, encoder, iterations, batch = REGIMES[job["regime"]]
     ds = open_dataset("camvid", job["root"], resize=job["resize"])

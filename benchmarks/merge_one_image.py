@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/merge_one_image.py --quick    # 256x512, a few seconds
 
 Input: one CamVid pool image (../shared/data/camvid, or --root) resized to 2048x1024 with cv2, or a
-synthetic scene from asal.synthetic when CamVid is absent; base superpixels from asal's own
+synthetic scene from asal.data.synthetic when CamVid is absent; base superpixels from asal's own
 SEEDS (size 256, connected, dense ids). Class probabilities (19 classes, as on Cityscapes) are
 made to look like a segmentation network's: a low-resolution random logit field, upsampled
 (smooth in space), plus per-pixel noise, softmaxed; so that neighbouring superpixels often agree
@@ -58,7 +58,7 @@ from scipy.special import rel_entr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from asal import merging, statistics, superpixels  # noqa: E402
+from asal.method import merging, statistics, superpixels
 
 N_CLASSES = 19
 
@@ -81,7 +81,7 @@ def load_image(root: Path, name: str | None, height: int, width: int) -> tuple[n
         src = f"CamVid {path.name} ({rgb.shape[1]}x{rgb.shape[0]})"
         rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_LINEAR)
         return rgb, src + f" resized to {width}x{height} (cv2 INTER_LINEAR)"
-    from asal import synthetic
+    from asal.data import synthetic
     image, _ = synthetic.make_scene(np.random.default_rng(0), height, width)
     return np.ascontiguousarray(image, dtype=np.uint8), \
         f"synthetic scene {width}x{height} (no CamVid at {root})"

@@ -1,8 +1,8 @@
 """How much do the per-superpixel statistics add to the predict stage's forward pass?
 
 The predict stage (asal.stages.predict) streams the pool through the model
-(asal.training.predict_probabilities: forward, softmax, .cpu().numpy()) and reduces each
-image's (C, H, W) probabilities with asal.statistics.superpixel_statistics. This script runs,
+(asal.learning.training.predict_probabilities: forward, softmax, .cpu().numpy()) and reduces each
+image's (C, H, W) probabilities with asal.method.statistics.superpixel_statistics. This script runs,
 on the same images, the same model and the same superpixel maps, in one process, interleaved
 batch by batch (the order of the modes rotates from batch to batch, so drift from other load
 on the machine falls on all of them alike):
@@ -21,7 +21,7 @@ a shared machine only ever adds time), the mean over passes and the median of th
 ratios (each full pass beside its bare one) are printed too. stats / bare estimates the
 overhead from one timing instead of the difference of two.
 
-Settings (CamVid pool images read through asal.datasets' camvid adapter):
+Settings (CamVid pool images read through asal.data.datasets' camvid adapter):
   half        240x180: the camvid config's resolution (dataset.resize 0.5), 11 classes,
               SEEDS size 256 (165 superpixels per image), batch 8 (predict's default)
   1024x2048   pool images upscaled to Cityscapes' size, ~8100 superpixels of ~262 px
@@ -55,7 +55,7 @@ DEFAULT_MODEL = ROOT / "results" / "camvid" / "SP" / "trial0" / "round4" / "mode
 
 
 def reference_statistics(probs: np.ndarray, local_map: np.ndarray, n_superpixels: int) -> dict:
-    """asal.statistics.superpixel_statistics as it was before this benchmark (commit a11f9b2)."""
+    """asal.method.statistics.superpixel_statistics as it was before this benchmark (commit a11f9b2)."""
     n_classes = probs.shape[0]
     ids = local_map.ravel()
     flat = probs.reshape(n_classes, -1).astype(np.float64)
@@ -77,7 +77,7 @@ def reference_statistics(probs: np.ndarray, local_map: np.ndarray, n_superpixels
 
 def load_images(ds, n: int, sp_size: int):
     """n pool images and their SEEDS maps (the project's superpixelize_image)."""
-    from asal.superpixels import SeedsSpec, superpixelize_image
+    from asal.method.superpixels import SeedsSpec, superpixelize_image
 
     spec = SeedsSpec(size=sp_size)
     images = [ds.read_image(name) for name in ds.pool[:n]]
@@ -93,7 +93,7 @@ def big_images(ds_full, half_maps: list[np.ndarray], n: int, size: tuple[int, in
     the pool (real SEEDS boundaries, ~262 px superpixels, ~8100 of them), renumbered."""
     import cv2
 
-    from asal.superpixels import SeedsSpec, superpixelize_image
+    from asal.method.superpixels import SeedsSpec, superpixelize_image
 
     h, w = size
     images, maps = [], []
@@ -119,7 +119,7 @@ def big_images(ds_full, half_maps: list[np.ndarray], n: int, size: tuple[int, in
 
 
 def make_model(n_classes: int, model_path: Path | None):
-    from asal.models import build_model, load_checkpoint
+    from asal.learning.models import build_model, load_checkpoint
 
     if model_path is not None and model_path.exists():
         model, meta = load_checkpoint(model_path, n_classes, "cpu")
@@ -156,8 +156,8 @@ MODES = ("bare", "full", "full_original")
 def run_setting(label, model, images, maps, batch_size, reps, emit):
     import torch
 
-    from asal.statistics import superpixel_statistics
-    from asal.training import predict_probabilities
+    from asal.method.statistics import superpixel_statistics
+    from asal.learning.training import predict_probabilities
 
     dev = torch.device("cpu")
     stats_fn = {"full": superpixel_statistics, "full_original": reference_statistics}
@@ -262,7 +262,7 @@ def main(argv=None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from asal.datasets import open_dataset
+    from asal.data.datasets import open_dataset
 
     lines = []
 

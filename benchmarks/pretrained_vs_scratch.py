@@ -3,7 +3,7 @@
 A fixed sparse label set like the warm-up's: SEEDS base superpixels of the CamVid pool at half
 resolution, a random draw of a fixed share of them, each labelled with its dominant
 ground-truth label (a void-dominated draw is a spent click that teaches nothing). Every model
-then trains with the pipeline's own loop (asal.training.train) for the same iterations and
+then trains with the pipeline's own loop (asal.learning.training.train) for the same iterations and
 batch size, and is scored on all validation images with the pipeline's confusion / IoU code.
 Each run is a separate single-threaded process (as the workflow's train jobs run with
 train.threads: 1); --jobs of them run at once.
@@ -35,9 +35,9 @@ DEFAULT_RUNS = ("efficientnet_lite0_seg:pretrained", "efficientnet_lite0_seg:scr
 
 def sparse_labels(ds, sp_size: int, fraction: float, seed: int):
     """{pool index: sparse target} and a summary of the draw."""
-    from asal import oracle
-    from asal.datasets import VOID
-    from asal.superpixels import SeedsSpec, superpixelize_image
+    from asal.method import oracle
+    from asal.data.datasets import VOID
+    from asal.method.superpixels import SeedsSpec, superpixelize_image
 
     spec = SeedsSpec(size=sp_size)
     maps, hists = [], []
@@ -79,10 +79,10 @@ def run_one(job: dict) -> dict:
     import torch
 
     torch.set_num_threads(job["threads"])
-    from asal.datasets import open_dataset
-    from asal.models import build_model
+    from asal.data.datasets import open_dataset
+    from asal.learning.models import build_model
     from asal.stages import confusion, iou_from_confusion
-    from asal.training import TrainSpec, predict_probabilities, seed_everything, train
+    from asal.learning.training import TrainSpec, predict_probabilities, seed_everything, train
 
     ds = open_dataset("camvid", job["root"], resize=job["resize"])
     targets = job["targets"]
@@ -139,7 +139,7 @@ def main(argv=None) -> None:
 
     import torch
 
-    from asal.datasets import CAMVID_CLASSES, open_dataset
+    from asal.data.datasets import CAMVID_CLASSES, open_dataset
 
     if not Path(args.root).exists():
         sys.exit(f"{args.root}: CamVid not found; pass --root")

@@ -6,7 +6,7 @@ memory of each stage, each run as its own process, at one or more pool scales.
 Scale 1 is Cityscapes: 2975 images x 8192 base superpixels (a 64 x 128 grid with SEEDS-like
 diagonal contacts, about 6 neighbours each), 19 classes, 0.8% of the pool labelled in earlier
 rounds, a budget of 100k clicks (about 0.4% of the pool). The statistics are random but
-spatially coherent (see asal.scale_pool), so merging really merges. The pool is written once
+spatially coherent (see asal.data.scale_pool), so merging really merges. The pool is written once
 per scale as the real artifacts (superpixels without pixel maps, predict statistics, oracle
 table, labelled set) and is not timed. Each stage runs in a fresh process; its wall time and
 peak resident memory (ru_maxrss from wait4) are printed. Targets (issue "Cityscapes scale"):
@@ -34,7 +34,8 @@ def child(argv: list[str]) -> None:
     """Run one stage in this process (the parent measures it)."""
     import logging
 
-    from asal import acquisition, merging, stages
+    from asal.method import acquisition, merging
+    from asal import stages
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     what, work, extra = argv[0], Path(argv[1]), json.loads(argv[2])
@@ -53,7 +54,7 @@ def child(argv: list[str]) -> None:
                      str(work / f"answers_{extra['mode']}.csv"),
                      str(work / f"labelled_out_{extra['mode']}.h5"))
     elif what == "generate":
-        from asal.scale_pool import PoolShape, write_pool
+        from asal.data.scale_pool import PoolShape, write_pool
 
         write_pool(PoolShape(n_images=extra["n_images"]), p)
 

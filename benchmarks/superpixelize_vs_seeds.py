@@ -51,8 +51,11 @@ import h5py  # noqa: E402
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
-from asal import artifacts, stages, superpixels, synthetic  # noqa: E402
-from asal.superpixels import SeedsSpec  # noqa: E402
+from asal.store import artifacts
+from asal import stages
+from asal.method import superpixels
+from asal.data import synthetic
+from asal.method.superpixels import SeedsSpec
 
 CAMVID = ROOT.parent / "shared" / "data" / "camvid"
 
@@ -113,7 +116,7 @@ def load_images(n: int, height: int, width: int) -> tuple[list[tuple[str, np.nda
     for k in range(n):
         image, _ = synthetic.make_scene(np.random.default_rng([0, 0, k]), height, width)
         out.append((f"synthetic_{k:04d}", image))
-    return out, "synthetic scenes (asal.synthetic.make_scene); CamVid not found"
+    return out, "synthetic scenes (asal.data.synthetic.make_scene); CamVid not found"
 
 
 def write_folder_dataset(root: Path, images) -> dict:

@@ -25,8 +25,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def make_round(root: Path, budget: int = 5, n_pool: int = 3) -> dict:
     """Synthetic pool, SEEDS superpixels, oracle table and a warm-up draw of `budget`
     queries: the files one round of `asal annotate` reads, and where it writes."""
-    from asal import stages, synthetic
-    from asal.superpixels import SeedsSpec
+    from asal import stages
+    from asal.data import synthetic
+    from asal.method.superpixels import SeedsSpec
 
     data = root / "dataset"
     synthetic.generate(data, n_pool=n_pool, n_val=2, height=48, width=64, seed=0)
@@ -116,7 +117,7 @@ def wait_ready(driver, timeout: float = 20):
 def unlabelled_folder(root: Path, n_pool: int = 6, n_val: int = 2, eval_labels: bool = True):
     """A folder dataset whose pool has images only (its labels kept aside in `hidden/`, for
     the test's annotator), and an evaluation split with labels (or without)."""
-    from asal import synthetic
+    from asal.data import synthetic
 
     src = root / "synthetic"
     synthetic.generate(src, n_pool=n_pool, n_val=n_val, height=48, width=64, seed=0)
@@ -147,7 +148,7 @@ def dominant_labels(queries: str, sp_path: str, merged: str | None, hidden: Path
     import pandas as pd
     from PIL import Image
 
-    from asal import artifacts
+    from asal.store import artifacts
     from asal.annotate.regions import query_mask
 
     table = pd.read_csv(queries)

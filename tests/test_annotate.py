@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asal import artifacts, stages
+from asal.store import artifacts
+from asal import stages
 from asal.annotate import regions
 from asal.annotate.journal import Journal, JournalError, replay
 from asal.annotate.session import Refused, check_answer
@@ -505,11 +506,11 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
 def test_without_evaluation_labels_evaluation_is_skipped_and_the_report_shows_time(tmp_path):
     """The evaluation split has no labels: metrics.json says why, and the report plots
     annotator time against clicks instead of mIoU."""
-    from asal import report
+    from asal.reporting import report
 
     data, _ = h.unlabelled_folder(tmp_path, n_pool=2, eval_labels=False)
     ds = {"name": "folder", "root": str(data), "resize": 1.0, "evaluation_split": "val"}
-    from asal.superpixels import SeedsSpec
+    from asal.method.superpixels import SeedsSpec
 
     sp = tmp_path / "seeds.h5"
     stages.superpixelize(ds, SeedsSpec(size=64), str(sp))

@@ -8,12 +8,13 @@ import pandas as pd
 import pytest
 import torch
 
-from asal import stages, synthetic
-from asal.artifacts import ArtifactError
-from asal.config import load_config
-from asal.datasets import DatasetError
-from asal.models import build_model, save_checkpoint
-from asal.superpixels import SeedsSpec
+from asal import stages
+from asal.data import synthetic
+from asal.store.artifacts import ArtifactError
+from asal.experiment.config import load_config
+from asal.data.datasets import DatasetError
+from asal.learning.models import build_model, save_checkpoint
+from asal.method.superpixels import SeedsSpec
 from workflow_helpers import snakemake, tiny_config, write_config
 
 
@@ -89,7 +90,7 @@ def artifacts_ab(pool, tmp_path_factory):
 
 
 def test_stage_refuses_inputs_made_under_another_superpixel_spec(artifacts_ab, tmp_path):
-    from asal.merging import MergeSpec
+    from asal.method.merging import MergeSpec
 
     with pytest.raises(ArtifactError, match=r"inputs disagree on superpixel spec: .*b.h5.*"
                                             r"\"size\": 64.*stats.h5.*\"size\": 32"):
@@ -108,12 +109,12 @@ def test_checkpoint_with_another_class_count_is_refused(pool, artifacts_ab, tmp_
 
 
 def test_budget_beyond_the_pool_spends_what_is_left(artifacts_ab, tmp_path, caplog):
-    from asal.acquisition import AcquireSpec
+    from asal.method.acquisition import AcquireSpec
 
     sp_path, stats_path = str(artifacts_ab / "a.h5"), str(artifacts_ab / "stats.h5")
     table = stages.acquire(sp_path, stats_path, None, None, AcquireSpec(), 10**6, 0, 0, 1,
                            str(tmp_path / "queries.csv"))
-    from asal.artifacts import read_superpixels
+    from asal.store.artifacts import read_superpixels
 
     n = read_superpixels(sp_path).n_superpixels
     assert len(table) == n

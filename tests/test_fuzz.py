@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from asal import acquisition, merging, oracle, sieving, statistics, superpixels
+from asal.method import acquisition, merging, oracle, sieving, statistics, superpixels
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

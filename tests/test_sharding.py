@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from asal import stages, synthetic
-from asal.models import build_model, save_checkpoint
-from asal.superpixels import SeedsSpec
+from asal import stages
+from asal.data import synthetic
+from asal.learning.models import build_model, save_checkpoint
+from asal.method.superpixels import SeedsSpec
 
 
 @pytest.fixture(scope="module")

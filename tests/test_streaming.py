@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asal import acquisition, artifacts, merging, oracle, statistics
-from asal.scale_pool import PoolShape, grid_edges, write_pool
+from asal.method import acquisition, merging, oracle, statistics
+from asal.store import artifacts
+from asal.data.scale_pool import PoolShape, grid_edges, write_pool
 from asal.stages import acquire, derive_seed, merge, query
 
 SHAPE = PoolShape(n_images=5, grid=(6, 8), image=(24, 32), n_classes=4, labelled_share=0.1,

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from asal import synthetic as S
+from asal.data import synthetic as S
 
 H, W = 96, 128
 

@@ -1,12 +1,12 @@
-"""Unit tests of asal.acquisition: class prior, acquisition scores (eq. 4-7), top-B choice."""
+"""Unit tests of asal.method.acquisition: class prior, acquisition scores (eq. 4-7), top-B choice."""
 
 import math
 
 import numpy as np
 import pytest
 
-from asal.acquisition import (AcquireSpec, class_prior, dominant_prediction, scores,
-                              select_top, tiebreak_keys)
+from asal.method.acquisition import (AcquireSpec, class_prior, dominant_prediction, scores,
+                                     select_top, tiebreak_keys)
 
 
 # ---------------------------------------------------------------- class_prior
@@ -233,7 +233,7 @@ def test_pool_top_b_in_blocks_equals_whole_pool(function, normalize, budget):
                           "pred_hist": pred_hist}, spec)
     expected = select_top(score, candidate, budget, keys)
 
-    from asal.acquisition import PoolTopB
+    from asal.method.acquisition import PoolTopB
 
     top = PoolTopB(spec, n_classes, budget)
     for lo in range(0, n, 20):

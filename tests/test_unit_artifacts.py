@@ -1,12 +1,12 @@
-"""Unit tests of asal.artifacts: HDF5 round trip, atomic writes, readable errors."""
+"""Unit tests of asal.store.artifacts: HDF5 round trip, atomic writes, readable errors."""
 
 import json
 
 import numpy as np
 import pytest
 
-from asal.artifacts import (ArtifactError, atomic_path, open_h5, provenance, read_attrs,
-                            read_json, read_table, write_h5, write_json)
+from asal.store.artifacts import (ArtifactError, atomic_path, open_h5, provenance, read_attrs,
+                                  read_json, read_table, write_h5, write_json)
 
 
 def test_write_h5_read_table_round_trip(tmp_path):
@@ -124,7 +124,7 @@ def test_write_json_round_trip(tmp_path):
 
 
 def test_stale_temporaries_of_a_killed_writer_are_cleared(tmp_path):
-    from asal.artifacts import atomic_path
+    from asal.store.artifacts import atomic_path
 
     target = tmp_path / "x.h5"
     stale = tmp_path / ".x.h5.abc123.tmp"
@@ -141,7 +141,7 @@ def test_published_files_are_readable_by_others(tmp_path):
     import os
     import stat
 
-    from asal.artifacts import atomic_path
+    from asal.store.artifacts import atomic_path
 
     target = tmp_path / "x.csv"
     with atomic_path(target) as tmp:

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from asal.config import load_config, merge_configs
+from asal.experiment.config import load_config, merge_configs
 
 
 def test_merge_configs_updates_nested_keys_and_replaces_the_rest():

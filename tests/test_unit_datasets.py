@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asal.datasets import VOID, DatasetError, open_dataset
+from asal.data.datasets import VOID, DatasetError, open_dataset
 
 CAMVID = Path(__file__).resolve().parents[2] / "shared" / "data" / "camvid"
 

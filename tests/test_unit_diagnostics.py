@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from asal import diagnostics as dg
+from asal.measure import diagnostics as dg
 
 
 def test_agreement_counts_leave_void_dominant_superpixels_out():

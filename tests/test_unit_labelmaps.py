@@ -14,10 +14,10 @@ from PIL import Image
 
 from asal import stages
 from asal.cli import main
-from asal.dataset_check import SWITCH, check_dataset, check_pool_classes, class_counts
-from asal.datasets import VOID, DatasetError, open_dataset
-from asal.labelmaps import colors_mapping, read_raw_mask, values_mapping
-from asal.superpixels import SeedsSpec
+from asal.data.dataset_check import SWITCH, check_dataset, check_pool_classes, class_counts
+from asal.data.datasets import VOID, DatasetError, open_dataset
+from asal.data.labelmaps import colors_mapping, read_raw_mask, values_mapping
+from asal.method.superpixels import SeedsSpec
 
 REPO = Path(__file__).resolve().parents[1]
 CAMVID = REPO.parent / "shared" / "data" / "camvid"

@@ -1,4 +1,4 @@
-"""Unit tests of asal.merging: the JS distance, seed order, greedy growth and its variants."""
+"""Unit tests of asal.method.merging: the JS distance, seed order, greedy growth and its variants."""
 
 import math
 
@@ -8,8 +8,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import jensenshannon
 
-from asal.merging import (MAX_JS_DISTANCE, MergeSpec, js_distance, merge_components,
-                          merge_greedy, merge_image, seed_order)
+from asal.method.merging import (MAX_JS_DISTANCE, MergeSpec, js_distance, merge_components,
+                                 merge_greedy, merge_image, seed_order)
 
 EPS = 0.1
 

@@ -1,11 +1,11 @@
-"""Unit tests of asal.methods: named methods, per-round stage settings, user definitions."""
+"""Unit tests of asal.experiment.methods: named methods, per-round stage settings, user definitions."""
 
 import copy
 
 import pytest
 
-from asal.methods import BUILTIN_METHODS, ConfigError, all_methods, check_methods, \
-    stage_settings
+from asal.experiment.methods import (BUILTIN_METHODS, ConfigError, all_methods, check_methods,
+                                     stage_settings)
 
 
 def make_config(methods=("SP", "AMSP+S"), **extra):
@@ -179,8 +179,8 @@ def test_defined_method_is_known_to_check_methods():
 # ---------------------------------------------------------------- superpixel kinds
 
 def test_superpixel_kind_follows_the_algorithm_unless_a_method_names_one():
-    from asal.layout import warmup_method
-    from asal.methods import superpixel_kind
+    from asal.store.layout import warmup_method
+    from asal.experiment.methods import superpixel_kind
 
     defs = {"SP-slic": {"base": "SP", "superpixels": "slic"},
             "SP-seeds": {"base": "SP", "superpixels": "seeds"}}
@@ -197,7 +197,7 @@ def test_superpixel_kind_follows_the_algorithm_unless_a_method_names_one():
 
 
 def test_superpixel_kind_rejects_an_unknown_kind():
-    from asal.methods import superpixel_kind
+    from asal.experiment.methods import superpixel_kind
 
     cfg = make_config(methods=("X",), method_definitions={"X": {"superpixels": "felzenszwalb"}})
     with pytest.raises(ConfigError, match="superpixels 'felzenszwalb'"):
@@ -205,7 +205,7 @@ def test_superpixel_kind_rejects_an_unknown_kind():
 
 
 def test_superpixel_settings_keep_only_the_kinds_keys():
-    from asal.methods import superpixel_settings
+    from asal.experiment.methods import superpixel_settings
 
     cfg = make_config(superpixels={"size": 64, "levels": 4, "prior": 2, "histogram_bins": 5,
                                    "double_step": False, "iterations": 7, "color_space": "lab",

@@ -1,4 +1,4 @@
-"""Unit tests of asal.models: every network by name, checkpoints, ImageNet weights."""
+"""Unit tests of asal.learning.models: every network by name, checkpoints, ImageNet weights."""
 
 import sys
 import urllib.error
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from asal.models import (MODELS, EfficientNetLite0, build_model, efficientnet_lite0_classifier,
-                         load_checkpoint, resolve_device, save_checkpoint)
+from asal.learning.models import (MODELS, EfficientNetLite0, build_model,
+                                  efficientnet_lite0_classifier, load_checkpoint, resolve_device,
+                                  save_checkpoint)
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +35,7 @@ def test_every_model_builds_and_keeps_the_input_size(name):
 @pytest.mark.parametrize("encoder", ["efficientnet_lite0", "efficientnet_lite1",
                                      "efficientnet_lite2"])
 def test_the_feature_head_reads_its_encoders_taps_and_gives_image_size_logits(encoder):
-    from asal.encoders import EfficientNetLite
+    from asal.learning.encoders import EfficientNetLite
 
     torch.manual_seed(0)
     net = EfficientNetLite(encoder).eval()
@@ -56,7 +57,7 @@ def test_feature_head_refuses_an_unknown_encoder():
 
 @pytest.mark.parametrize("encoder", ["efficientnet_lite1", "efficientnet_lite2"])
 def test_lite1_and_lite2_imagenet_weights_load_strictly_from_their_wheels(encoder):
-    from asal.encoders import EfficientNetLite
+    from asal.learning.encoders import EfficientNetLite
 
     net = EfficientNetLite(encoder, classifier=True)
     net.load_imagenet()  # raises on any missing or unexpected encoder key
@@ -158,7 +159,7 @@ def test_lite0_seg_feeds_its_encoder_tf_scaled_inputs():
     (x - 127) / 128 (the stem's batch-norm running variance matches photos scaled so, and is
     about 6 times off under ImageNet normalisation)."""
     _weights_file()
-    from asal.training import to_tensor
+    from asal.learning.training import to_tensor
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(2, 32, 32, 3), dtype=np.uint8)

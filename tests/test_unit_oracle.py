@@ -1,9 +1,9 @@
-"""Unit tests of asal.oracle: ground-truth histograms with void, dominant label, purity."""
+"""Unit tests of asal.method.oracle: ground-truth histograms with void, dominant label, purity."""
 
 import numpy as np
 import pytest
 
-from asal.oracle import dominant_label, label_histograms, purity
+from asal.method.oracle import dominant_label, label_histograms, purity
 
 
 def test_label_histograms_void_in_last_column():

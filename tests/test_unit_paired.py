@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asal.paired import paired_differences, t_interval
+from asal.measure.paired import paired_differences, t_interval
 
 
 def test_t_interval_by_hand():

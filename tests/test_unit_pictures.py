@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from asal import pictures
+from asal.reporting import pictures
 
 
 def test_boundaries_mark_the_pixel_before_a_change():

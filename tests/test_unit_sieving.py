@@ -1,10 +1,10 @@
-"""Unit tests of asal.sieving: the Kneedle threshold, per-region rules and the keep mask."""
+"""Unit tests of asal.method.sieving: the Kneedle threshold, per-region rules and the keep mask."""
 
 import numpy as np
 import pytest
 
-from asal import sieving
-from asal.sieving import SieveSpec, kneedle_threshold, region_threshold, sieve_regions
+from asal.method import sieving
+from asal.method.sieving import SieveSpec, kneedle_threshold, region_threshold, sieve_regions
 
 
 def knee_curve():

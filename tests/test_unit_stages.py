@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from asal.artifacts import Superpixels
+from asal.store.artifacts import Superpixels
 from asal.stages import confusion, derive_seed, iou_from_confusion, mean_iou, sparse_targets
 
 
@@ -120,7 +120,7 @@ def test_derive_seed_sees_trailing_zeros():
 
 
 def test_label_quality_by_hand():
-    from asal.artifacts import Superpixels
+    from asal.store.artifacts import Superpixels
     from asal.stages import label_quality
 
     # Two 2x2 images, concatenated pixels 0..7. Ground truth:
@@ -145,7 +145,7 @@ def test_label_quality_by_hand():
 def test_round_table_means_over_trials():
     import pandas as pd
 
-    from asal.report import round_table
+    from asal.reporting.report import round_table
 
     table = pd.DataFrame({
         "method": ["A", "A", "A", "A"], "trial": [0, 1, 0, 1], "round": [0, 0, 1, 1],
@@ -165,7 +165,7 @@ def test_report_says_which_classes_were_left_out_of_miou(tmp_path):
 
     import pandas as pd
 
-    from asal.report import report
+    from asal.reporting.report import report
 
     paths = []
     for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.75)]:
@@ -188,7 +188,7 @@ def test_report_says_which_classes_were_left_out_of_miou(tmp_path):
 
 
 def test_report_note_when_no_class_is_absent():
-    from asal.report import absent_classes, absent_note
+    from asal.reporting.report import absent_classes, absent_note
 
     import pandas as pd
 

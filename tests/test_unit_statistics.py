@@ -1,12 +1,12 @@
-"""Unit tests of asal.statistics: per-pixel uncertainty/entropy and per-superpixel sums."""
+"""Unit tests of asal.method.statistics: per-pixel uncertainty/entropy and per-superpixel sums."""
 
 import math
 
 import numpy as np
 import pytest
 
-from asal.statistics import (STAT_KEYS, pixel_entropy, pixel_uncertainty, sum_rows,
-                             superpixel_statistics)
+from asal.method.statistics import (STAT_KEYS, pixel_entropy, pixel_uncertainty, sum_rows,
+                                    superpixel_statistics)
 
 
 def H(*p):

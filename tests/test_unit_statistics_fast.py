@@ -5,8 +5,8 @@ to summation order (and float32 rounding of the per-pixel entropy for float32 in
 import numpy as np
 import pytest
 
-from asal import statistics
-from asal.statistics import STAT_KEYS, superpixel_statistics
+from asal.method import statistics
+from asal.method.statistics import STAT_KEYS, superpixel_statistics
 
 
 def reference(probs, local_map, n):

@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from asal import artifacts, summary
+from asal.store import artifacts
+from asal.reporting import summary
 
 
 def test_hdf5_summary_names_what_made_it_and_counts(tmp_path):

@@ -1,11 +1,11 @@
-"""Unit tests of asal.superpixels: connected relabelling, the 4-neighbour graph, SEEDS sizing."""
+"""Unit tests of asal.method.superpixels: connected relabelling, the 4-neighbour graph, SEEDS sizing."""
 
 import numpy as np
 import pytest
 from scipy import ndimage
 
-from asal import synthetic
-from asal.superpixels import SeedsSpec, adjacency, connected_relabel, superpixelize_image
+from asal.data import synthetic
+from asal.method.superpixels import SeedsSpec, adjacency, connected_relabel, superpixelize_image
 
 
 # ---------------------------------------------------------------- connected_relabel
@@ -243,7 +243,7 @@ AUTHORS_HSV = [  # float32 values, written as the float64 numbers they are
 
 
 def test_equalize_hist_is_the_share_of_values_at_or_below():
-    from asal.superpixels import equalize_hist
+    from asal.method.superpixels import equalize_hist
 
     image = np.array(AUTHORS_IMAGE, np.uint8)
     eq = equalize_hist(image)
@@ -254,7 +254,7 @@ def test_equalize_hist_is_the_share_of_values_at_or_below():
 
 
 def test_authors_colour_space_gives_seeds_what_their_preprocessing_gives():
-    from asal.superpixels import superpixel_input
+    from asal.method.superpixels import superpixel_input
 
     got = superpixel_input(np.array(AUTHORS_IMAGE, np.uint8), "authors")
     assert got.dtype == np.float32
@@ -267,7 +267,7 @@ def test_authors_colour_space_gives_seeds_what_their_preprocessing_gives():
 def test_seeds_is_handed_the_authors_input(monkeypatch):
     import cv2
 
-    from asal import superpixels
+    from asal.method import superpixels
 
     seen = []
 
@@ -307,7 +307,7 @@ def test_slic_region_size_is_the_side_of_the_target_area():
 
 
 def test_slic_sets_out_with_its_grid():
-    from asal.superpixels import requested_per_image
+    from asal.method.superpixels import requested_per_image
 
     # region size 8 on 60x80: int(0.5 + 80 / 8) = 10 columns, int(0.5 + 60 / 8) = 8 rows
     assert requested_per_image((60, 80), SeedsSpec(size=64, algorithm="slic")) == 80

@@ -227,13 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     from . import stages
-    from .acquisition import AcquireSpec
-    from .merging import MergeSpec
-    from .superpixels import SeedsSpec
+    from .method.acquisition import AcquireSpec
+    from .method.merging import MergeSpec
+    from .method.superpixels import SeedsSpec
 
     c = args.command
     if c == "synthesize":
-        from . import synthetic
+        from .data import synthetic
 
         spec = {"n_pool": 24, "n_val": 8, "height": 96, "width": 128, **args.spec}
         synthetic.generate(args.out, spec["n_pool"], spec["n_val"], spec["height"],
@@ -252,8 +252,8 @@ def run(args: argparse.Namespace) -> None:
         stages.oracle_table(args.dataset, args.superpixels, args.out,
                             args.allow_absent_classes)
     elif c == "check-dataset":
-        from .dataset_check import check_dataset
-        from .config import dataset_settings, load_config
+        from .data.dataset_check import check_dataset
+        from .experiment.config import dataset_settings, load_config
 
         config = load_config(args.config)
         settings = dataset_settings(config)
@@ -306,13 +306,13 @@ def run(args: argparse.Namespace) -> None:
                  args.round, args.answers, args.labelled_out, args.journal, args.host,
                  args.port, args.token, args.annotator, args.title, args.finish_when_done)
     elif c == "sieve":
-        from .sieving import SieveSpec
+        from .method.sieving import SieveSpec
 
         stages.sieve(args.dataset, args.superpixels, args.labelled, args.model, args.previous,
                      _spec(SieveSpec, args.spec), args.round, args.out, args.device,
                      args.threads, features_path=args.features)
     elif c == "train":
-        from .training import TrainSpec
+        from .learning.training import TrainSpec
 
         if not args.full and (args.sieved is None or args.superpixels is None):
             raise SystemExit("asal train: error: give --sieved and --superpixels, or --full")
@@ -332,11 +332,11 @@ def run(args: argparse.Namespace) -> None:
                          args.image, args.out):
             print(path)
     elif c == "show":
-        from .summary import describe
+        from .reporting.summary import describe
 
         print(describe(args.file, args.rows))
     elif c == "report":
-        from .report import report
+        from .reporting.report import report
 
         report(args.metrics, args.table, args.plot, args.title, args.warmup_of, args.rounds,
                args.rounds_csv, args.baseline or None, args.paired, args.purity)

@@ -14,10 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import acquisition, artifacts, layout, pictures, statistics
-from .config import dataset_settings, load_config
-from .datasets import open_dataset
-from .methods import stage_settings, superpixel_kind
+from .method import acquisition, statistics
+from .store import artifacts, layout
+from .reporting import pictures
+from .experiment.config import dataset_settings, load_config
+from .data.datasets import open_dataset
+from .experiment.methods import stage_settings, superpixel_kind
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,7 @@ def draw(config: str | dict, method: str, trial: int, round: int, image: str | N
          [("removed", pictures.REMOVED)])
 
     # Prediction of this round's model beside the ground truth.
-    from .inference import Predictor, torch_setup
+    from .learning.inference import Predictor, torch_setup
 
     with Predictor(view.path("model", round), ds, torch_setup(0, "cpu"),
                    view.config.get("features")) as predictor:

@@ -8,8 +8,8 @@ import logging
 
 import numpy as np
 
-from . import artifacts
-from .artifacts import provenance
+from .store import artifacts
+from .store.artifacts import provenance
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,8 @@ def compute_features(dataset_cfg: dict, encoder: str, out: str, shard: int = 0,
                      batch_size: int = 16) -> dict:
     import torch
 
-    from .encoders import TAP_NAMES, EfficientNetLite, lite_input
-    from .inference import torch_setup
+    from .learning.encoders import TAP_NAMES, EfficientNetLite, lite_input
+    from .learning.inference import torch_setup
     from .stages import Progress, dataset_from, shard_range
 
     dev = torch_setup(threads, device)
@@ -73,7 +73,7 @@ def compute_features(dataset_cfg: dict, encoder: str, out: str, shard: int = 0,
 def _weights_version(encoder: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    from .encoders import LITE_WEIGHTS_PACKAGES
+    from .learning.encoders import LITE_WEIGHTS_PACKAGES
 
     package = LITE_WEIGHTS_PACKAGES[encoder]
     try:

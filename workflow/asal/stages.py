@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import (acquisition, artifacts, blocks, diagnostics, merging, oracle, statistics,
-               superpixels)
-from .artifacts import ArtifactError, Superpixels, provenance
-from .datasets import VOID, Dataset, open_dataset
+from .method import acquisition, merging, oracle, statistics, superpixels
+from .store import artifacts, blocks
+from .measure import diagnostics
+from .store.artifacts import ArtifactError, Superpixels, provenance
+from .data.datasets import VOID, Dataset, open_dataset
 
 if TYPE_CHECKING:
-    from .sieving import SieveSpec
-    from .training import TrainSpec
+    from .method.sieving import SieveSpec
+    from .learning.training import TrainSpec
 
 # torch and the models are imported by the stages that run a model: merge, acquire
 # and query start in a fraction of a second without them.
@@ -195,7 +196,7 @@ def oracle_table(dataset_cfg: dict, sp_path: str, out: str,
     which a declared class never occurs (masks read with the wrong values, e.g. 0/255 masks
     whose 255 is taken for void), unless `allow_absent_classes`; the file is then not written.
     """
-    from .dataset_check import check_pool_classes
+    from .data.dataset_check import check_pool_classes
 
     ds = dataset_from(dataset_cfg)
     with artifacts.open_superpixels(sp_path) as sp:
@@ -264,7 +265,7 @@ def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: 
             features_path: str | None = None) -> None:
     """One forward pass over the pool (or one shard of it), reduced to per base superpixel
     statistics, written image by image."""
-    from .inference import Predictor, torch_setup
+    from .learning.inference import Predictor, torch_setup
 
     ds = dataset_from(dataset_cfg)
     dev = torch_setup(threads, device)
@@ -552,14 +553,14 @@ def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str |
 
     Without a model (round 0) every pixel of a non-void region is kept.
     """
-    from . import sieving
+    from .method import sieving
 
     ds = dataset_from(dataset_cfg)
     state, lattrs = artifacts.read_table(labelled_path, "query", ("label", "query", "round"))
     void_label = int(lattrs["void_label"])
     model = None
     if model_path is not None and spec.threshold != "none":
-        from .inference import Predictor, torch_setup
+        from .learning.inference import Predictor, torch_setup
 
         model = Predictor(model_path, ds, torch_setup(threads, device), features_path,
                           batch_size)
@@ -651,9 +652,9 @@ def train_stage(dataset_cfg: dict, sp_path: str | None, sieved_path: str | None,
     truth instead (the fully supervised ceiling, method Full), by the same recipe."""
     import torch
 
-    from .inference import check_encoder, torch_setup
-    from .models import build_model, load_checkpoint, save_checkpoint
-    from .training import seed_everything, train, train_on_features
+    from .learning.inference import check_encoder, torch_setup
+    from .learning.models import build_model, load_checkpoint, save_checkpoint
+    from .learning.training import seed_everything, train, train_on_features
 
     ds = dataset_from(dataset_cfg)
     if full:
@@ -778,7 +779,7 @@ def round_diagnostics(sp_path: str, oracle_path: str, answers: pd.DataFrame | No
     per-superpixel agreement with D(s) (from its statistics), the pixel-weighted purity of the
     pool's merged regions (and of its base superpixels, the no-merging reference), and each
     query's purity against its size."""
-    from . import diagnostics as dg
+    from .measure import diagnostics as dg
 
     with contextlib.ExitStack() as stack:
         sp = stack.enter_context(artifacts.open_superpixels(sp_path))
@@ -833,7 +834,7 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str | None, meta
 
     `without_labels` (the human oracle): an evaluation split without labels, or none, skips
     evaluation with a line saying so, and a pool without labels skips the label quality."""
-    from .inference import Predictor, torch_setup
+    from .learning.inference import Predictor, torch_setup
 
     ds = dataset_from(dataset_cfg)
     if without_labels:

@@ -1,5 +1,5 @@
 # Config validation, paths and helpers shared by all rules. Every path pattern comes from
-# asal.layout, the one definition of the artifact layout.
+# asal.store.layout, the one definition of the artifact layout.
 import json
 import os
 import re
@@ -15,11 +15,11 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 if shutil.which("asal") is None:
     shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
-from asal import layout
-from asal.config import dataset_settings
 from asal.drawing import draw_settings
-from asal.methods import (ConfigError, check_methods, stage_settings, superpixel_kind,
-                          superpixel_settings)
+from asal.experiment.config import dataset_settings
+from asal.experiment.methods import (ConfigError, check_methods, stage_settings,
+                                     superpixel_kind, superpixel_settings)
+from asal.store import layout
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -96,7 +96,7 @@ except ConfigError as err:
 KINDS = sorted(set(KIND_OF.values()))
 ALGORITHM_KIND_RE = "|".join(layout.ALGORITHM_KINDS)
 try:  # a bad superpixel setting is refused before any job, naming its key
-    from asal.superpixels import SeedsSpec
+    from asal.method.superpixels import SeedsSpec
 
     for _kind in sorted(set(KINDS) & set(layout.ALGORITHM_KINDS)):
         SeedsSpec(**superpixel_settings(config, _kind))

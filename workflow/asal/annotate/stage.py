@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import artifacts, blocks, stages
-from ..artifacts import ArtifactError
+from ..store import artifacts, blocks
+from .. import stages
+from ..store.artifacts import ArtifactError
 from . import server
 from .session import Round
 
@@ -31,9 +32,9 @@ def inputs_from_config(config_paths: list[str], method: str, trial: int, round: 
                        out_dir: str) -> dict:
     """The files `asal annotate` reads for (method, trial, round) of an experiment, as the
     workflow's query rule would pass them; the outputs go into `out_dir`."""
-    from .. import layout
-    from ..config import dataset_settings, load_config
-    from ..methods import superpixel_kind
+    from ..store import layout
+    from ..experiment.config import dataset_settings, load_config
+    from ..experiment.methods import superpixel_kind
 
     config = load_config(config_paths)
     exp, kind = config["experiment"], superpixel_kind(config, method)

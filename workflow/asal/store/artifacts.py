@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from .. import __version__
 
 
 class ArtifactError(RuntimeError):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import atomic_path, write_csv
+from ..store.artifacts import atomic_path, write_csv
 
 
 QUALITY = ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size",
@@ -250,7 +250,7 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
            warmup_of: dict | None = None, out_rounds: str | None = None,
            out_rounds_csv: str | None = None, baseline: str | None = None,
            out_paired: str | None = None, out_purity: str | None = None) -> None:
-    from .paired import paired_differences
+    from ..measure.paired import paired_differences
 
     table = collect(metric_paths)
     is_warmup = table["method"].str.startswith("warmup")

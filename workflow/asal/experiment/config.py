@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from . import layout
+from ..store import layout
 
-SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
 def merge_configs(base: dict, override: dict) -> dict:

@@ -238,7 +238,7 @@ def build_model(name: str, n_classes: int, pretrained: bool = False,
 
 
 def save_checkpoint(path, model: nn.Module, meta: dict) -> None:
-    from .artifacts import atomic_path
+    from ..store.artifacts import atomic_path
 
     with atomic_path(path) as tmp:
         torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)

@@ -44,7 +44,7 @@ class Predictor:
                 raise ValueError(f"{model_path}: a {self.meta['model']} over "
                                  f"{self.meta.get('encoder')} features needs the features "
                                  "file (--features); run the features stage")
-            from .artifacts import open_features
+            from ..store.artifacts import open_features
 
             self.features = self._stack.enter_context(open_features(features_path))
             check_encoder(features_path, self.features.encoder, self.meta.get("encoder"))
@@ -77,7 +77,7 @@ class Predictor:
 
 def check_encoder(features_path, made_by: str, wanted: str | None) -> None:
     if wanted is not None and made_by != wanted:
-        from .artifacts import ArtifactError
+        from ..store.artifacts import ArtifactError
 
         raise ArtifactError(f"{features_path}: features of {made_by}, but the model was "
                             f"trained on {wanted} features; give the matching file")

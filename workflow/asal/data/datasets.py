@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .labelmaps import VOID, DatasetError, LabelMapping, mapping_from_meta, read_raw_mask, \
-    values_mapping
+from .labelmaps import (VOID, DatasetError, LabelMapping, mapping_from_meta, read_raw_mask,
+                        values_mapping)
 
 __all__ = ["VOID", "Dataset", "DatasetError", "open_dataset"]
 
@@ -159,7 +159,7 @@ def _first_existing(candidates: list[Path]) -> Path:
 def folder_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
     """A user's own data: images/NAME.(png|jpg), labels/NAME.png (or masks/), pool.txt,
     <evaluation_split>.txt, classes.json {"classes": [...], "palette": [...]} with optional
-    "values" / "colors" and "void" saying how raw mask values map to classes (asal.labelmaps;
+    "values" / "colors" and "void" saying how raw mask values map to classes (asal.data.labelmaps;
     default: values 0..C-1, void 255)."""
     meta_path = root / "classes.json"
     if not meta_path.exists():

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 
-from .layout import ALGORITHM_KINDS, FULL, SUPERPIXEL_KINDS, WARMUP
+from ..store.layout import ALGORITHM_KINDS, FULL, SUPERPIXEL_KINDS, WARMUP
 
-# Settings of one superpixel algorithm only (asal.superpixels.SeedsSpec); kept here so that
+# Settings of one superpixel algorithm only (asal.method.superpixels.SeedsSpec); kept here so that
 # methods, imported by the Snakefile, does not import OpenCV.
 SEEDS_ONLY = ("levels", "prior", "histogram_bins", "double_step")
 SLIC_ONLY = ("slic_variant", "ruler")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .datasets import VOID
+from ..data.datasets import VOID
 from .models import MEAN, STD
 
 log = logging.getLogger(__name__)

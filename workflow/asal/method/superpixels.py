@@ -11,7 +11,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .methods import SEEDS_ONLY, SLIC_ONLY
+from ..experiment.methods import SEEDS_ONLY, SLIC_ONLY
 
 COLOR_SPACES = {
     # SEEDS builds colour histograms with `histogram_bins` bins per channel over 0..255 for
