@@ -2,7 +2,7 @@
 
 Every rule of the workflow has a `benchmark:` directive (asal.store.layout.benchmark_file):
 results/benchmarks/<experiment>/<rule>/<method>/trial<k>/round<t>.tsv for the per-round rules,
-results/benchmarks/<experiment>/<rule>[_<spx>].tsv for the once-per-experiment ones. Snakemake
+results/benchmarks/<experiment>/<rule>[/<spx> or /trial<k>].tsv for the others. Snakemake
 writes one row per job: `s` is the job's wall time, `cpu_time` its CPU seconds, `mean_load` the
 mean CPU load in percent. (With compute.shards == 1 the predict and superpixelize rules write
 their file without the .tsv suffix; both spellings are read.)
@@ -16,7 +16,7 @@ predict(t-1) is the forward pass of theta_{t-1} over the pool whose statistics m
 acquire(t) read; its file sits in round t-1's folder (for t = 1 it is the warm-up's predict,
 shared by every method of the trial: it counts in each method's round 1, and once in the
 totals). The jobs run one after the other, so a round's wall time is the sum of their `s`.
-Round 0 (the warm-up: draw_warmup, query, sieve, train, evaluate; shared by the methods of a
+Round 0 (the warm-up: warmup (draw_warmup before it was renamed), query, sieve, train, evaluate; shared by the methods of a
 trial) is listed apart. "other" is everything in a round except train and predict; the issue's
 target is other / round < 10%.
 
@@ -226,7 +226,7 @@ def main(argv=None) -> None:
          "(t); round wall = sum of the jobs' `s`")
     emit(f"# {len(per_round) + len(once)} benchmark files; other = round - train - predict; "
          f"target: other < {args.limit:.0%} of the round")
-    cols = [r for r in ("draw_warmup",) + ROUND_RULES + ("gather_stats",)
+    cols = [r for r in ("warmup", "draw_warmup") + ROUND_RULES + ("gather_stats",)
             if any(r in rules for rules in table.values())]
     head = (f"{'method':8s} {'trial':>5s} {'round':>5s} "
             + " ".join(f"{c[:8]:>8s}" for c in cols)

@@ -75,12 +75,12 @@ def run_one(job: dict) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from asal.store import artifacts
+    from asal.store import feature_file
     from asal.measure import diagnostics
     from asal.method import oracle
     from asal.data.datasets import VOID, open_dataset
     from asal.learning.models import build_model
-    from asal.stages import confusion, iou_from_confusion, mean_iou
+    from asal.measure.miou import confusion, iou_from_confusion, mean_iou
     from asal.learning.training import (TrainSpec, predict_probabilities,
                                         predict_probabilities_from_features, seed_everything,
                                         train, train_on_features)
@@ -101,7 +101,7 @@ def run_one(job: dict) -> dict:
     cpu = torch.device("cpu")
     start = time.perf_counter()
     if encoder:
-        with artifacts.open_features(job["features"][encoder]) as f:
+        with feature_file.open_features(job["features"][encoder]) as f:
             taps = f.rows([ds.pool[i] for i in used])
             shape = f.image_shape
         train_on_features(model, taps, np.stack([targets[i] for i in used]), spec,
@@ -113,7 +113,7 @@ def run_one(job: dict) -> dict:
 
     def probs(names):
         if encoder:
-            with artifacts.open_features(job["features"][encoder]) as f:
+            with feature_file.open_features(job["features"][encoder]) as f:
                 for a in range(0, len(names), 16):
                     yield from predict_probabilities_from_features(
                         model, f.rows(names[a:a + 16]), shape, cpu)
@@ -137,7 +137,7 @@ def run_one(job: dict) -> dict:
 
 def make_features(ds, encoder: str, out: Path) -> Path:
     """The features stage's file for the pool and val (once per encoder), as the rule makes it."""
-    from asal.features import compute_features
+    from asal.stages.features import compute_features
 
     path = out / f"{encoder}.h5"
     if not path.exists():

@@ -81,7 +81,7 @@ def run_one(job: dict) -> dict:
     torch.set_num_threads(job["threads"])
     from asal.data.datasets import open_dataset
     from asal.learning.models import build_model
-    from asal.stages import confusion, iou_from_confusion
+    from asal.measure.miou import confusion, iou_from_confusion
     from asal.learning.training import TrainSpec, predict_probabilities, seed_everything, train
 
     ds = open_dataset("camvid", job["root"], resize=job["resize"])

@@ -34,25 +34,28 @@ def child(argv: list[str]) -> None:
     """Run one stage in this process (the parent measures it)."""
     import logging
 
-    from asal.method import acquisition, merging
-    from asal import stages
+    from asal.cli import call
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     what, work, extra = argv[0], Path(argv[1]), json.loads(argv[2])
     p = {k: str(work / f"{k}.h5") for k in FILES}
     if what == "merge":
-        stages.merge(p["superpixels"], p["stats"], p["labelled"],
-                     merging.MergeSpec(mode=extra["mode"]), str(work / f"merged_{extra['mode']}.h5"))
+        call("merge", superpixels=p["superpixels"], stats=p["stats"], labelled=p["labelled"],
+             spec={"mode": extra["mode"]}, out=work / f"merged_{extra['mode']}.h5")
     elif what == "acquire":
-        stages.acquire(p["superpixels"], p["stats"], str(work / f"merged_{extra['mode']}.h5"),
-                       p["labelled"], acquisition.AcquireSpec(), extra["budget"], 0, 0, 1,
-                       str(work / f"queries_{extra['mode']}.csv"))
+        call("acquire", superpixels=p["superpixels"], stats=p["stats"],
+             merged=work / f"merged_{extra['mode']}.h5", labelled=p["labelled"],
+             budget=extra["budget"], seed=0, trial=0, round=1,
+             out=work / f"queries_{extra['mode']}.csv")
     elif what == "query":
-        stages.query(str(work / f"queries_{extra['mode']}.csv"), p["oracle"],
-                     str(work / f"merged_{extra['mode']}.h5"), p["labelled"],
-                     [f"class{k}" for k in range(19)], 1,
-                     str(work / f"answers_{extra['mode']}.csv"),
-                     str(work / f"labelled_out_{extra['mode']}.h5"))
+        from asal.stages.query import query
+
+        # The simulated oracle's stage function: the CLI's `query` reads its classes from a
+        # dataset, and this pool has none on disk (only its artifacts).
+        query(str(work / f"queries_{extra['mode']}.csv"), p["oracle"],
+              str(work / f"merged_{extra['mode']}.h5"), p["labelled"],
+              [f"class{k}" for k in range(19)], 1, str(work / f"answers_{extra['mode']}.csv"),
+              str(work / f"labelled_out_{extra['mode']}.h5"))
     elif what == "generate":
         from asal.data.scale_pool import PoolShape, write_pool
 

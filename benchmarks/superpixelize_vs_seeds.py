@@ -11,7 +11,7 @@ when ../shared/data/camvid is absent), in one process, with the order alternated
   (b) asal:  superpixels.superpixelize_image(image, SeedsSpec(size=256))
              (colour conversion, cached seeds_request, SEEDS, connected relabelling)
   (c) asal:  superpixels.adjacency(b), which the stage also computes
-  (s) the whole stage on that one image: stages.superpixelize on a one-image shard of a folder
+  (s) the whole stage on that one image: asal's superpixelize stage on a one-image shard of a folder
       dataset holding the same pixels (PNG read, b, c, areas, HDF5 write)
 
 and it times asal's overhead pieces alone (colour conversion, seeds_request cached and
@@ -51,10 +51,11 @@ import h5py  # noqa: E402
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
-from asal.store import artifacts
-from asal import stages
-from asal.method import superpixels
+from asal.cli import call
 from asal.data import synthetic
+from asal.data.datasets import dataset_from
+from asal.method import superpixels
+from asal.store import artifacts
 from asal.method.superpixels import SeedsSpec
 
 CAMVID = ROOT.parent / "shared" / "data" / "camvid"
@@ -204,7 +205,8 @@ def main() -> None:
 
     # warm-up (first-call costs of OpenCV, HDF5) on a small image, not timed
     bare_seeds(images[0][1][:64, :128].copy(), 32, spec)
-    stages.superpixelize(dataset, spec, str(tmp / "warm.h5"), shard=0, n_shards=n_images)
+    call("superpixelize", dataset=dataset, spec=spec.as_dict(), out=tmp / "warm.h5", shard=0,
+         shards=n_images)
 
     rows = []
     say("per image: wall seconds (cpu seconds); s = whole stage on a one-image shard")
@@ -223,7 +225,8 @@ def main() -> None:
                     got[what] = res
             else:
                 path = tmp / f"inproc{k}.h5"
-                got["s"] = timed(stages.superpixelize, dataset, spec, str(path), k, n_images)
+                got["s"] = timed(call, "superpixelize", dataset=dataset, spec=spec.as_dict(),
+                                 out=path, shard=k, shards=n_images)
                 shard_paths.append(str(path))
         raw, ta, ca = got["a"]
         local, tb, cb = got["b"]
@@ -236,7 +239,7 @@ def main() -> None:
         ref_edges, t_adj_ref, _ = timed(REFERENCE_adjacency, ref_local)
         t_adj = min_time(superpixels.adjacency, local)
         # the stage's own extras: PNG read, areas, HDF5 write of this image's results
-        ds = stages.dataset_from(dataset)
+        ds = dataset_from(dataset)
         t_read = min_time(ds.read_image, name)
         t_area = min_time(lambda: np.bincount(local.ravel(), minlength=int(local.max()) + 1))
         one = artifacts.read_superpixels(tmp / f"inproc{k}.h5")
@@ -329,7 +332,7 @@ def main() -> None:
     t_gather = run_cli("gather", "--stage", "superpixelize", "--shard-files",
                        *map(str, parts), "--out", str(gathered))
     inproc_gathered = tmp / "inproc_gathered.h5"
-    stages.gather_superpixels(shard_paths, str(inproc_gathered))  # in image order
+    call("gather", stage="superpixelize", shard_files=shard_paths, out=inproc_gathered)
     a, b, c = read_arrays(whole), read_arrays(gathered), read_arrays(inproc_gathered)
     say(f"stage CLI on the same {n_images}-image pool: one job {t_whole:.2f} s "
         f"({t_whole / n_images:.2f} s/image incl. process start and an uncached seeds_request); "

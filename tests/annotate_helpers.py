@@ -25,19 +25,21 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 def make_round(root: Path, budget: int = 5, n_pool: int = 3) -> dict:
     """Synthetic pool, SEEDS superpixels, oracle table and a warm-up draw of `budget`
     queries: the files one round of `asal annotate` reads, and where it writes."""
-    from asal import stages
     from asal.data import synthetic
     from asal.method.superpixels import SeedsSpec
+    from asal.stages.oracle_table import oracle_table
+    from asal.stages.superpixelize import superpixelize
+    from asal.stages.warmup import warmup
 
     data = root / "dataset"
     synthetic.generate(data, n_pool=n_pool, n_val=2, height=48, width=64, seed=0)
     ds = {"name": "synthetic", "root": str(data), "resize": 1.0, "evaluation_split": "val"}
     sp = root / "seeds.h5"
-    stages.superpixelize(ds, SeedsSpec(size=64), str(sp))
+    superpixelize(ds, SeedsSpec(size=64), str(sp))
     table = root / "oracle.h5"
-    stages.oracle_table(ds, str(sp), str(table))
+    oracle_table(ds, str(sp), str(table))
     queries = root / "round0" / "queries.csv"
-    stages.draw_warmup(str(sp), budget, seed=0, trial=0, out=str(queries))
+    warmup(str(sp), budget, seed=0, trial=0, out=str(queries))
     return {"dataset": ds, "superpixels": str(sp), "table": str(table),
             "queries": str(queries), "answers": str(root / "round0" / "answers.csv"),
             "labelled": str(root / "round0" / "labelled.h5"), "root": root}
@@ -148,8 +150,8 @@ def dominant_labels(queries: str, sp_path: str, merged: str | None, hidden: Path
     import pandas as pd
     from PIL import Image
 
-    from asal.store import artifacts
     from asal.annotate.regions import query_mask
+    from asal.store import artifacts
 
     table = pd.read_csv(queries)
     sp = artifacts.read_superpixels(sp_path)

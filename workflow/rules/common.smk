@@ -15,13 +15,16 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 if shutil.which("asal") is None:
     shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
-from asal.drawing import draw_settings
 from asal.experiment.config import dataset_settings
 from asal.experiment.methods import (ConfigError, check_methods, stage_settings,
                                      superpixel_kind, superpixel_settings)
+from asal.stages.draw import draw_settings
 from asal.store import layout
 
 
+if "draw_warmup" in (config.get("resources") or {}):
+    raise WorkflowError("config: resources.draw_warmup is now resources.warmup (the rule that "
+                        "draws round 0 was renamed warmup); rename the key")
 validate(config, "../schemas/config.schema.yaml")
 
 EXP = config["experiment"]
@@ -57,19 +60,20 @@ ANNOTATE = {"host": "127.0.0.1", "port": 8765, "annotator": None, "finish_when_d
 
 def P(pattern):
     """A layout pattern with this experiment filled in; other wildcards stay."""
-    return pattern.replace("{experiment}", EXP)
+    return layout.for_experiment(pattern, EXP)
 
 
 def R(kind):
     return P(layout.round_file(kind))
 
 
-def LOG(rule, per_round=True):
-    return P(layout.log_file(rule, per_round))
+def LOG(rule, scope="round"):
+    """Log pattern of a rule's jobs; scope names what one job is for (layout.JOB_SCOPES)."""
+    return P(layout.log_file(rule, scope))
 
 
-def BENCH(rule, per_round=True):
-    return P(layout.benchmark_file(rule, per_round))
+def BENCH(rule, scope="round"):
+    return P(layout.benchmark_file(rule, scope))
 
 
 # train.model feature_head: a frozen encoder's features, computed once (rule features), are
@@ -206,48 +210,31 @@ def train_inputs(wc):
 
 
 # ---------------------------------------------------------------- job resources
-# What each job asks a cluster (and the local scheduler) for. runtime (minutes) and mem_mb come
-# from config["resources"][rule], falling back to the numbers below; a retried job (attempt > 1)
-# asks for retry_factor ** (attempt - 1) times as much of both. GPU rules ask for `gpu=N`
-# (compute.gpus_per_job), which snakemake-executor-plugin-slurm submits as `--gpus=N`, or as
-# `--gpus=<model>:N` with `gpu_model` (resources.slurm.gpu_model).
+# What each job asks a cluster (and the local scheduler) for comes from one table, config.yaml's
+# `resources:` (runtime in minutes, mem_mb in MB per rule; the schema requires every entry). A
+# retried job (attempt > 1) asks for retry_factor ** (attempt - 1) times as much of both. GPU
+# rules also ask for `gpu=N` (compute.gpus_per_job), which snakemake-executor-plugin-slurm
+# submits as `--gpus=N`, or `--gpus=<model>:N` with resources.slurm.gpu_model.
 import math
 
-JOB_RESOURCES = {
-    "synthesize": {"runtime": 10, "mem_mb": 1000},
-    "superpixelize": {"runtime": 120, "mem_mb": 4000},
-    "superpixelize_oracle": {"runtime": 120, "mem_mb": 4000},
-    "oracle_table": {"runtime": 60, "mem_mb": 4000},
-    "draw_warmup": {"runtime": 10, "mem_mb": 2000},
-    "merge": {"runtime": 60, "mem_mb": 4000},
-    "acquire": {"runtime": 30, "mem_mb": 4000},
-    "query": {"runtime": 30, "mem_mb": 2000},
-    "sieve": {"runtime": 60, "mem_mb": 4000},
-    "train": {"runtime": 240, "mem_mb": 8000},
-    "evaluate": {"runtime": 60, "mem_mb": 4000},
-    "predict": {"runtime": 120, "mem_mb": 8000},
-    "features": {"runtime": 120, "mem_mb": 8000},
-    "report": {"runtime": 10, "mem_mb": 1000},
-    "draw": {"runtime": 10, "mem_mb": 4000},
-}
-RESOURCES = config.get("resources") or {}
+RESOURCES = config["resources"]
 RETRY_FACTOR = RESOURCES.get("retry_factor", 1.5)
 SLURM = RESOURCES.get("slurm") or {}
 
 
-def _per_attempt(rule, key):
-    base = {**JOB_RESOURCES[rule], **(RESOURCES.get(rule) or {})}[key]
+def _per_attempt(entry, key):
+    base = RESOURCES[entry][key]
     return lambda wildcards, attempt: int(math.ceil(base * RETRY_FACTOR ** (attempt - 1)))
 
 
-def runtime_of(rule):
-    """Resource callable: the rule's runtime in minutes, grown on every retry."""
-    return _per_attempt(rule, "runtime")
-
-
-def mem_mb_of(rule):
-    """Resource callable: the rule's memory in MB, grown on every retry."""
-    return _per_attempt(rule, "mem_mb")
+def resources_of(entry, kind="cpu"):
+    """A rule's resources: runtime and mem_mb from resources.<entry> (grown on every retry),
+    the SLURM account and partition, and for kind "gpu" its GPUs. Helper rules name the entry
+    of the stage they serve (gather_stats: predict; train_full: train)."""
+    out = {"runtime": _per_attempt(entry, "runtime"), "mem_mb": _per_attempt(entry, "mem_mb")}
+    if kind == "gpu":
+        out["gpu"] = GPUS
+    return {**out, **slurm_of(kind)}
 
 
 def slurm_of(kind):

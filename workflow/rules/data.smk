@@ -10,13 +10,11 @@ rule synthesize:
         out=lambda wildcards, output: os.path.dirname(output[0]),
         seed=config["seed"],
     log:
-        LOG("synthesize", per_round=False),
+        LOG("synthesize", "experiment"),
     benchmark:
-        BENCH("synthesize", per_round=False)
+        BENCH("synthesize", "experiment")
     resources:
-        runtime=runtime_of("synthesize"),
-        mem_mb=mem_mb_of("synthesize"),
-        **slurm_of("cpu"),
+        **resources_of("synthesize"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -36,13 +34,11 @@ rule superpixelize:
         spec=lambda wildcards: spec_json(superpixel_settings(config, wildcards.spx)),
         shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
     log:
-        LOG("superpixelize", per_round=False).replace(".log", "_{spx}.log" if SHARDS == 1 else "_{spx}.{shard}.log"),
+        LOG("superpixelize", "superpixels" if SHARDS == 1 else "superpixel_shard"),
     benchmark:
-        BENCH("superpixelize", per_round=False).replace(".tsv", "_{spx}.tsv" if SHARDS == 1 else "_{spx}.{shard}.tsv")
+        BENCH("superpixelize", "superpixels" if SHARDS == 1 else "superpixel_shard")
     resources:
-        runtime=runtime_of("superpixelize"),
-        mem_mb=mem_mb_of("superpixelize"),
-        **slurm_of("cpu"),
+        **resources_of("superpixelize"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -60,13 +56,11 @@ if SHARDS > 1:
         wildcard_constraints:
             spx=ALGORITHM_KIND_RE,
         log:
-            LOG("gather_superpixels", per_round=False).replace(".log", "_{spx}.log"),
+            LOG("gather_superpixels", "superpixels"),
         benchmark:
-            BENCH("gather_superpixels", per_round=False).replace(".tsv", "_{spx}.tsv")
+            BENCH("gather_superpixels", "superpixels")
         resources:
-            runtime=runtime_of("superpixelize"),
-            mem_mb=mem_mb_of("superpixelize"),
-            **slurm_of("cpu"),
+            **resources_of("superpixelize"),
         conda:
             "../../envs/asal.yaml"
         shell:
@@ -77,17 +71,15 @@ rule superpixelize_oracle:
     input:
         [P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
     output:
-        P(layout.SUPERPIXELS).replace("{spx}", "oracle"),
+        P(layout.ORACLE_SUPERPIXELS),
     params:
         dataset=DATASET_JSON,
     log:
-        LOG("superpixelize_oracle", per_round=False),
+        LOG("superpixelize_oracle", "experiment"),
     benchmark:
-        BENCH("superpixelize_oracle", per_round=False)
+        BENCH("superpixelize_oracle", "experiment")
     resources:
-        runtime=runtime_of("superpixelize_oracle"),
-        mem_mb=mem_mb_of("superpixelize_oracle"),
-        **slurm_of("cpu"),
+        **resources_of("superpixelize_oracle"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -103,13 +95,11 @@ rule oracle_table:
         dataset=DATASET_JSON,
         allow=" --allow-absent-classes" if config["dataset"].get("allow_absent_classes") else "",
     log:
-        LOG("oracle_table", per_round=False).replace(".log", "_{spx}.log"),
+        LOG("oracle_table", "superpixels"),
     benchmark:
-        BENCH("oracle_table", per_round=False).replace(".tsv", "_{spx}.tsv")
+        BENCH("oracle_table", "superpixels")
     resources:
-        runtime=runtime_of("oracle_table"),
-        mem_mb=mem_mb_of("oracle_table"),
-        **slurm_of("cpu"),
+        **resources_of("oracle_table"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -132,14 +122,11 @@ rule features:
         shard=lambda wildcards: f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else "",
     threads: 1
     log:
-        LOG("features", per_round=False).replace(".log", "_{encoder}.log" if SHARDS == 1 else "_{encoder}.{shard}.log"),
+        LOG("features", "features" if SHARDS == 1 else "feature_shard"),
     benchmark:
-        BENCH("features", per_round=False).replace(".tsv", "_{encoder}.tsv" if SHARDS == 1 else "_{encoder}.{shard}.tsv")
+        BENCH("features", "features" if SHARDS == 1 else "feature_shard")
     resources:
-        runtime=runtime_of("features"),
-        mem_mb=mem_mb_of("features"),
-        gpu=GPUS,
-        **slurm_of("gpu"),
+        **resources_of("features", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -158,13 +145,11 @@ if SHARDS > 1:
         wildcard_constraints:
             encoder=r"efficientnet_lite\d",
         log:
-            LOG("gather_features", per_round=False).replace(".log", "_{encoder}.log"),
+            LOG("gather_features", "features"),
         benchmark:
-            BENCH("gather_features", per_round=False).replace(".tsv", "_{encoder}.tsv")
+            BENCH("gather_features", "features")
         resources:
-            runtime=runtime_of("features"),
-            mem_mb=mem_mb_of("features"),
-            **slurm_of("cpu"),
+            **resources_of("features"),
         conda:
             "../../envs/asal.yaml"
         shell:

@@ -16,14 +16,11 @@ rule train_full:
         features=FEATURES_ARG,
     threads: max(1, config["train"].get("threads", 1))
     log:
-        P(layout.full_log_file("train_full")),
+        LOG("train_full", "trial"),
     benchmark:
-        P(layout.full_benchmark_file("train_full"))
+        BENCH("train_full", "trial")
     resources:
-        runtime=runtime_of("train"),
-        mem_mb=mem_mb_of("train"),
-        gpu=GPUS,
-        **slurm_of("gpu"),
+        **resources_of("train", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -44,14 +41,11 @@ rule evaluate_full:
         features=FEATURES_ARG,
     threads: 1
     log:
-        P(layout.full_log_file("evaluate_full")),
+        LOG("evaluate_full", "trial"),
     benchmark:
-        P(layout.full_benchmark_file("evaluate_full"))
+        BENCH("evaluate_full", "trial")
     resources:
-        runtime=runtime_of("evaluate"),
-        mem_mb=mem_mb_of("evaluate"),
-        gpu=GPUS,
-        **slurm_of("gpu"),
+        **resources_of("evaluate", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:

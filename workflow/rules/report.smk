@@ -18,13 +18,11 @@ rule report:
         warmups=spec_json(WARMUP_OF),
         baseline=f"--baseline {shlex.quote(BASELINE)}" if BASELINE else "",
     log:
-        LOG("report", per_round=False),
+        LOG("report", "experiment"),
     benchmark:
-        BENCH("report", per_round=False)
+        BENCH("report", "experiment")
     resources:
-        runtime=runtime_of("report"),
-        mem_mb=mem_mb_of("report"),
-        **slurm_of("cpu"),
+        **resources_of("report"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -51,9 +49,7 @@ rule draw:
     benchmark:
         BENCH("draw")
     resources:
-        runtime=runtime_of("draw"),
-        mem_mb=mem_mb_of("draw"),
-        **slurm_of("cpu"),
+        **resources_of("draw"),
     conda:
         "../../envs/asal.yaml"
     shell:

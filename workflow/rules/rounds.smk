@@ -5,28 +5,26 @@
 #                                                                              -> predict(t)
 
 
-rule draw_warmup:
+rule warmup:
     input:
         superpixels_of,
     output:
-        R("queries").replace("{round}", "0"),
+        P(layout.warmup_file("queries")),
     wildcard_constraints:
         method=WARMUP_RE,
     params:
         budget=WARMUP_BUDGET,
         seed=config["seed"],
     log:
-        LOG("draw_warmup").replace("{round}", "0"),
+        LOG("warmup", "warmup"),
     benchmark:
-        BENCH("draw_warmup").replace("{round}", "0")
+        BENCH("warmup", "warmup")
     resources:
-        runtime=runtime_of("draw_warmup"),
-        mem_mb=mem_mb_of("draw_warmup"),
-        **slurm_of("cpu"),
+        **resources_of("warmup"),
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal draw-warmup --superpixels {input} --budget {params.budget} --seed {params.seed}"
+        "asal warmup --superpixels {input} --budget {params.budget} --seed {params.seed}"
         " --trial {wildcards.trial} --out {output} > {log} 2>&1"
 
 
@@ -47,9 +45,7 @@ rule merge:
     benchmark:
         BENCH("merge")
     resources:
-        runtime=runtime_of("merge"),
-        mem_mb=mem_mb_of("merge"),
-        **slurm_of("cpu"),
+        **resources_of("merge"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -77,9 +73,7 @@ rule acquire:
     benchmark:
         BENCH("acquire")
     resources:
-        runtime=runtime_of("acquire"),
-        mem_mb=mem_mb_of("acquire"),
-        **slurm_of("cpu"),
+        **resources_of("acquire"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -143,9 +137,7 @@ else:
         benchmark:
             BENCH("query")
         resources:
-            runtime=runtime_of("query"),
-            mem_mb=mem_mb_of("query"),
-            **slurm_of("cpu"),
+            **resources_of("query"),
         conda:
             "../../envs/asal.yaml"
         shell:
@@ -174,10 +166,7 @@ rule sieve:
     benchmark:
         BENCH("sieve")
     resources:
-        runtime=runtime_of("sieve"),
-        mem_mb=mem_mb_of("sieve"),
-        gpu=GPUS,
-        **slurm_of("gpu"),
+        **resources_of("sieve", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -206,10 +195,7 @@ rule train:
     benchmark:
         BENCH("train")
     resources:
-        runtime=runtime_of("train"),
-        mem_mb=mem_mb_of("train"),
-        gpu=GPUS,
-        **slurm_of("gpu"),
+        **resources_of("train", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -239,10 +225,7 @@ rule evaluate:
     benchmark:
         BENCH("evaluate")
     resources:
-        runtime=runtime_of("evaluate"),
-        mem_mb=mem_mb_of("evaluate"),
-        gpu=GPUS,
-        **slurm_of("gpu"),
+        **resources_of("evaluate", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -270,14 +253,11 @@ rule predict:
         features=FEATURES_ARG,
     threads: 1
     log:
-        LOG("predict").replace(".log", ".log" if SHARDS == 1 else ".{shard}.log"),
+        LOG("predict", "round" if SHARDS == 1 else "round_shard"),
     benchmark:
-        BENCH("predict").replace(".tsv", ".tsv" if SHARDS == 1 else ".{shard}.tsv")
+        BENCH("predict", "round" if SHARDS == 1 else "round_shard")
     resources:
-        runtime=runtime_of("predict"),
-        mem_mb=mem_mb_of("predict"),
-        gpu=GPUS,
-        **slurm_of("gpu"),
+        **resources_of("predict", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
@@ -301,9 +281,7 @@ if SHARDS > 1:
         benchmark:
             BENCH("gather_stats")
         resources:
-            runtime=runtime_of("predict"),
-            mem_mb=mem_mb_of("predict"),
-            **slurm_of("cpu"),
+            **resources_of("predict"),
         conda:
             "../../envs/asal.yaml"
         shell:

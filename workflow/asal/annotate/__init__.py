@@ -6,6 +6,7 @@ session  one round being answered: the queries, their pictures, the journal, the
 app      the Flask application (routes, token, size limit, refusals)
 server   binds 127.0.0.1 (or another address with a token), serves until every query is
          answered, and hands the answers back
-stage    `asal annotate`: the above, then answers.csv and labelled.h5 written exactly as the
-         simulated oracle writes them
+
+The stage that serves it and then writes answers.csv and labelled.h5 exactly as the simulated
+oracle does is asal.stages.annotate (`asal annotate`, rule query with `oracle: human`).
 """

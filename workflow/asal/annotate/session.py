@@ -8,8 +8,8 @@ import threading
 
 import numpy as np
 
-from ..store import artifacts
 from ..data.datasets import Dataset
+from ..store import artifacts
 from . import regions
 from .journal import Journal, file_sha256, now_utc, replay
 

@@ -14,8 +14,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .labelmaps import (VOID, DatasetError, LabelMapping, mapping_from_meta, read_raw_mask,
-                        values_mapping)
+from .labelmaps import (
+    VOID,
+    DatasetError,
+    LabelMapping,
+    mapping_from_meta,
+    read_raw_mask,
+    values_mapping,
+)
 
 __all__ = ["VOID", "Dataset", "DatasetError", "open_dataset"]
 
@@ -270,3 +276,9 @@ def open_dataset(name: str, root: str | Path, resize: float = 1.0,
         raise DatasetError(f"dataset.evaluation_split: null (no evaluation split) is for your "
                            f"own images (name: folder), not {name!r}; name a split")
     return ADAPTERS[name](root, resize, evaluation_split)
+
+
+def dataset_from(settings: dict) -> Dataset:
+    """The dataset a stage works on, from the settings the workflow passes (--dataset)."""
+    return open_dataset(settings["name"], settings["root"], settings.get("resize", 1.0),
+                        settings.get("evaluation_split", "val"))

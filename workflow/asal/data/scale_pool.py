@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..method.statistics import STAT_KEYS
 from ..store import artifacts, blocks
 from ..store.artifacts import provenance
-from ..method.statistics import STAT_KEYS
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class Predictor:
                 raise ValueError(f"{model_path}: a {self.meta['model']} over "
                                  f"{self.meta.get('encoder')} features needs the features "
                                  "file (--features); run the features stage")
-            from ..store.artifacts import open_features
+            from ..store.feature_file import open_features
 
             self.features = self._stack.enter_context(open_features(features_path))
             check_encoder(features_path, self.features.encoder, self.meta.get("encoder"))

@@ -8,8 +8,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .encoders import (LITE_WEIGHTS_PACKAGES, EfficientNetLite, EfficientNetLite0,
-                       efficientnet_lite0_classifier)
+from .encoders import (
+    LITE_WEIGHTS_PACKAGES,
+    EfficientNetLite,
+    EfficientNetLite0,
+    efficientnet_lite0_classifier,
+)
 
 log = logging.getLogger(__name__)
 

@@ -204,3 +204,18 @@ def predict_probabilities_from_features(head: nn.Module, taps: dict[str, np.ndar
     head.eval()
     x = {k: torch.from_numpy(v).to(device) for k, v in taps.items()}
     yield from torch.softmax(head(x, tuple(size)).float(), dim=1).cpu().numpy()
+
+
+def sparse_targets(sp, sieved: dict) -> dict[int, np.ndarray]:
+    """Per image with any kept pixel: an (H, W) target map, VOID where unlabelled."""
+    pixel = sieved["pixel"][sieved["kept"]]
+    label = sieved["label"][sieved["kept"]]
+    image = np.searchsorted(sp.pixel_offset, pixel, side="right") - 1
+    targets = {}
+    for i in np.unique(image):
+        h, w = sp.shapes[i]
+        t = np.full(h * w, VOID, np.uint8)
+        sel = image == i
+        t[pixel[sel] - sp.pixel_offset[i]] = label[sel]
+        targets[int(i)] = t.reshape(h, w)
+    return targets

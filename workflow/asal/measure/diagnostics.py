@@ -8,7 +8,12 @@ Ground-truth histograms have the classes first and void last.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def dominant_labels(gt_hist: np.ndarray) -> np.ndarray:
@@ -69,4 +74,43 @@ def sieve_quality(right: np.ndarray, kept: np.ndarray, confidence: np.ndarray) -
         "sieve_kept_right": share((right & kept).sum(), right.sum()),
         "confidence_right": mean(right & seen),
         "confidence_wrong": mean(wrong & seen),
+    }
+
+
+def label_quality(sp, sieved: dict, labels_of) -> dict:
+    """How right the labels given to training are, measured against ground truth.
+
+    Evaluation side only: nothing here is fed back to acquisition. `labels_of(i)` returns the
+    ground-truth map of pool image i.
+    """
+    pixel, label, kept = sieved["pixel"], sieved["label"], sieved["kept"].astype(bool)
+    image = np.searchsorted(sp.pixel_offset, pixel, side="right") - 1
+    truth = np.empty(len(pixel), np.int64)
+    for i in np.unique(image):
+        sel = image == i
+        truth[sel] = labels_of(int(i)).ravel()[pixel[sel] - sp.pixel_offset[i]]
+    right = truth == label
+    n, n_kept, n_right = len(pixel), int(kept.sum()), int(right.sum())
+    confidence = sieved.get("confidence", np.full(n, np.nan))
+    return {
+        **sieve_quality(right, kept, confidence),
+        "labelled_pixels": n,
+        "kept_pixels": n_kept,
+        # share of labelled pixels whose oracle label is right (the dominant-label noise)
+        "label_purity": n_right / n if n else None,
+        # the same among the pixels that sieving kept
+        "sieved_purity": int((right & kept).sum()) / n_kept if n_kept else None,
+        # share of the right pixels that sieving kept
+        "sieve_recall": int((right & kept).sum()) / n_right if n_right else None,
+    }
+
+
+def query_summary(answers: pd.DataFrame, names: list[str]) -> dict:
+    """This round's queries: how large they were and which label the oracle gave them."""
+    counts = answers["label"].value_counts()
+    return {
+        "round_clicks": int(len(answers)),
+        "mean_query_size": float(answers["size"].mean()) if len(answers) else None,
+        "mean_query_base_superpixels": float(answers["n_base"].mean()) if len(answers) else None,
+        "queries_per_class": {name: int(counts.get(k, 0)) for k, name in enumerate(names)},
     }

@@ -11,7 +11,6 @@ import pandas as pd
 
 from ..store.artifacts import atomic_path, write_csv
 
-
 QUALITY = ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size",
            "mean_query_base_superpixels", "labelled_pixels", "kept_pixels")
 # Why a method did what it did (evaluate's diagnostics, from ground truth)

@@ -20,6 +20,7 @@ EXPERIMENT = RESULTS + "/{experiment}"
 DATASET_DIR = EXPERIMENT + "/dataset"
 DATASET_DONE = DATASET_DIR + "/classes.json"
 SUPERPIXELS = EXPERIMENT + "/superpixels/{spx}.h5"
+ORACLE_SUPERPIXELS = EXPERIMENT + "/superpixels/oracle.h5"  # the ground truth's components
 ORACLE_TABLE = EXPERIMENT + "/oracle/{spx}.h5"  # ground-truth histogram per base superpixel
 # Blocks of pool images of the image-wise stages, when split into parallel jobs.
 SUPERPIXEL_SHARD = EXPERIMENT + "/superpixels/shards/{spx}.{shard}.h5"
@@ -34,7 +35,7 @@ FULL_DIR = EXPERIMENT + "/" + FULL + "/trial{trial}"
 # One file per stage output inside a round folder.
 ROUND_FILES = {
     "merged": "merged.h5",  # merge: region of every base superpixel
-    "queries": "queries.csv",  # acquire / draw_warmup: the B regions asked for
+    "queries": "queries.csv",  # acquire / warmup: the B regions asked for
     "answers": "answers.csv",  # query: the oracle's dominant label of each query
     "labelled": "labelled.h5",  # query: every base superpixel's label so far
     "sieved": "sieved.h5",  # sieve: labelled pixels, kept or removed
@@ -67,24 +68,39 @@ def full_file(kind: str) -> str:
     return f"{FULL_DIR}/{ROUND_FILES[kind]}"
 
 
-def full_log_file(rule: str) -> str:
-    """Log pattern of a job of method Full (one per trial)."""
-    return f"{RESULTS}/{LOGS}/{rule}/trial{{trial}}.log"
+# What one job of a rule is for, as the tail of its log and benchmark paths: the logs of a rule
+# are logs/<experiment>/<rule><tail>.log, its benchmarks benchmarks/<experiment>/<rule><tail>.tsv.
+JOB_SCOPES = {
+    "experiment": "",  # once per experiment: synthesize, report
+    "superpixels": "/{spx}",  # once per superpixel kind: superpixelize, oracle_table
+    "superpixel_shard": "/{spx}.{shard}",  # one block of pool images (compute.shards)
+    "features": "/{encoder}",
+    "feature_shard": "/{encoder}.{shard}",
+    "round": "/{method}/trial{trial}/round{round}",  # the loop's rules
+    "round_shard": "/{method}/trial{trial}/round{round}.{shard}",  # predict in shards
+    "warmup": "/{method}/trial{trial}/round0",  # warmup: round 0 only
+    "trial": "/trial{trial}",  # method Full: train_full, evaluate_full
+}
 
 
-def full_benchmark_file(rule: str) -> str:
-    return f"{RESULTS}/{BENCHMARKS}/{rule}/trial{{trial}}.tsv"
+def log_file(rule: str, scope: str = "round") -> str:
+    """Log pattern of a rule's jobs, under results/ beside the artifacts but apart from them."""
+    return f"{RESULTS}/{LOGS}/{rule}{JOB_SCOPES[scope]}.log"
 
 
-def log_file(rule: str, per_round: bool = True) -> str:
-    """Log pattern under results/, next to the artifacts but apart from them."""
-    tail = "{method}/trial{trial}/round{round}" if per_round else ""
-    return f"{RESULTS}/{LOGS}/{rule}/{tail}".rstrip("/") + ".log"
+def benchmark_file(rule: str, scope: str = "round") -> str:
+    """Benchmark (time and memory) pattern of a rule's jobs."""
+    return f"{RESULTS}/{BENCHMARKS}/{rule}{JOB_SCOPES[scope]}.tsv"
 
 
-def benchmark_file(rule: str, per_round: bool = True) -> str:
-    tail = "{method}/trial{trial}/round{round}" if per_round else ""
-    return f"{RESULTS}/{BENCHMARKS}/{rule}/{tail}".rstrip("/") + ".tsv"
+def warmup_file(kind: str) -> str:
+    """Pattern of a round-0 artifact of a warm-up pseudo-method (its round is always 0)."""
+    return f"{EXPERIMENT}/{{method}}/trial{{trial}}/round0/{ROUND_FILES[kind]}"
+
+
+def for_experiment(pattern: str, experiment: str) -> str:
+    """A pattern with its experiment filled in and every other wildcard kept."""
+    return pattern.replace("{experiment}", experiment)
 
 
 def fill(pattern: str, **wildcards) -> str:

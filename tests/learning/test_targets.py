@@ -1,0 +1,37 @@
+"""Unit tests of asal.learning.training.sparse_targets: the sieved labels as training targets."""
+
+import numpy as np
+
+from asal.learning.training import sparse_targets
+from asal.store.artifacts import Superpixels
+
+
+def _two_images():
+    # image 0 is 2x2 (global pixels 0..3), image 1 is 1x3 (global pixels 4..6)
+    return Superpixels(names=np.array(["a", "b"]), shapes=np.array([[2, 2], [1, 3]]),
+                       pixel_offset=np.array([0, 4, 7]), sp_offset=np.array([0, 1, 2]),
+                       maps=np.zeros(7, np.int32), area=np.array([4, 3]),
+                       edges=np.zeros((0, 2), np.int64), attrs={})
+
+
+def test_sparse_targets_places_kept_labels():
+    sp = _two_images()
+    sieved = {"pixel": np.array([1, 3, 4, 6, 5]),
+              "label": np.array([2, 0, 1, 1, 3]),
+              "kept": np.array([True, True, False, True, True])}
+    t = sparse_targets(sp, sieved)
+    assert sorted(t) == [0, 1]
+    # image 0: local pixel 1 <- 2, local 3 <- 0, rest void
+    np.testing.assert_array_equal(t[0], [[255, 2], [255, 0]])
+    # image 1: global 4 dropped; 5 -> local 1 <- 3, 6 -> local 2 <- 1
+    np.testing.assert_array_equal(t[1], [[255, 3, 1]])
+    assert t[0].dtype == np.uint8
+
+
+def test_sparse_targets_image_without_kept_pixels_absent():
+    sp = _two_images()
+    sieved = {"pixel": np.array([0, 4]), "label": np.array([1, 2]),
+              "kept": np.array([False, True])}
+    t = sparse_targets(sp, sieved)
+    assert list(t) == [1]
+    np.testing.assert_array_equal(t[1], [[2, 255, 255]])

@@ -1,0 +1,58 @@
+"""Unit tests of asal.reporting.report: the round table and the note on classes left out of mIoU."""
+
+import pytest
+
+
+def test_round_table_means_over_trials():
+    import pandas as pd
+
+    from asal.reporting.report import round_table
+
+    table = pd.DataFrame({
+        "method": ["A", "A", "A", "A"], "trial": [0, 1, 0, 1], "round": [0, 0, 1, 1],
+        "clicks": [10, 10, 20, 20], "miou": [0.2, 0.4, 0.5, 0.7],
+        "label_purity": [0.9, 0.8, 0.7, 0.6], "queries_sky": [3, 5, 1, 2]})
+    rounds = round_table(table)
+    assert list(rounds["round"]) == [0, 1]
+    assert rounds["miou"].tolist() == pytest.approx([0.3, 0.6])
+    assert rounds["miou_min"].tolist() == pytest.approx([0.2, 0.5])
+    assert rounds["miou_max"].tolist() == pytest.approx([0.4, 0.7])
+    assert rounds["label_purity"].tolist() == pytest.approx([0.85, 0.65])
+    assert rounds["queries_sky"].tolist() == pytest.approx([4.0, 1.5])
+
+
+def test_report_says_which_classes_were_left_out_of_miou(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from asal.reporting.report import report
+
+    paths = []
+    for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.75)]:
+        m = {"method": method, "trial": trial, "round": rnd, "clicks": 10 * (rnd + 1),
+             "miou": miou, "pixel_accuracy": 0.9,
+             "iou": {"road": miou, "sky": miou, "rider": None}, "classes_absent": ["rider"]}
+        path = tmp_path / f"{method}.json"
+        path.write_text(json.dumps(m))
+        paths.append(str(path))
+    out = tmp_path / "out"
+    out.mkdir()
+    report(paths, str(out / "metrics.csv"), str(out / "plot.png"),
+           out_rounds=str(out / "rounds.html"), out_rounds_csv=str(out / "rounds.csv"))
+    table = pd.read_csv(out / "metrics.csv")
+    assert table["classes_absent"].tolist() == ["rider", "rider"]
+    assert table["iou_rider"].isna().all()
+    html = (out / "rounds.html").read_text()
+    assert "Left out of mIoU (no ground-truth pixel in the evaluation split, IoU undefined): " \
+           "rider." in html
+
+
+def test_report_note_when_no_class_is_absent():
+    import pandas as pd
+
+    from asal.reporting.report import absent_classes, absent_note
+
+    assert absent_classes(pd.DataFrame({"classes_absent": ["", "a;b", "b", None]})) == ["a", "b"]
+    assert absent_classes(pd.DataFrame({"miou": [0.1]})) == []  # metrics from before the key
+    assert absent_note([]).startswith("Every class has ground truth")

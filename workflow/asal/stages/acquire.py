@@ -1,0 +1,100 @@
+"""Rule acquire: score every unlabelled region and pick the top B (eq. 4-7). Reads no ground
+truth."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import numpy as np
+import pandas as pd
+
+from ..experiment.seeds_and_shards import derive_seed
+from ..method import acquisition, statistics
+from ..progress import Progress
+from ..store import artifacts, blocks
+from ..store.round_tables import (
+    QUERY_COLUMNS,
+    block_stats,
+    check_stats,
+    open_labelled,
+    open_regions,
+)
+from .arguments import add_spec, spec_from
+
+log = logging.getLogger(__name__)
+
+HELP = "score regions and pick the top B"
+
+
+def add_arguments(p) -> None:
+    add_spec(p)
+    for a in ("--superpixels", "--stats", "--out"):
+        p.add_argument(a, required=True)
+    p.add_argument("--merged", default=None)
+    p.add_argument("--labelled", default=None)
+    for a in ("--budget", "--seed", "--trial", "--round"):
+        p.add_argument(a, type=int, required=True)
+
+
+def main(args) -> pd.DataFrame:
+    return acquire(args.superpixels, args.stats, args.merged, args.labelled,
+                   spec_from(acquisition.AcquireSpec, args.spec), args.budget, args.seed,
+                   args.trial, args.round, args.out)
+
+
+# What scoring reads: no class probabilities (a fifth of the predict file's bytes remain).
+ACQUIRE_KEYS = ("count", "u_sum", "entropy_sum", "pred_hist")
+
+
+def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
+            spec: acquisition.AcquireSpec, budget: int, seed: int, trial: int, round: int,
+            out: str, block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> pd.DataFrame:
+    """Top-B regions by the acquisition score. Reads no ground truth.
+
+    One pass over the pool in blocks of whole images (a region never spans two images):
+    memory holds a block and the B best candidates of each predicted class.
+    """
+    if budget <= 0:
+        raise ValueError(f"budget {budget}: each round must ask at least one query")
+    tie_seed = derive_seed(seed, trial, round, 2)
+    with contextlib.ExitStack() as stack:
+        sp = stack.enter_context(artifacts.open_superpixels(sp_path))
+        m = sp.n_superpixels
+        stats, sattrs = stack.enter_context(
+            artifacts.open_table(stats_path, "predict", ACQUIRE_KEYS))
+        check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
+        regions = stack.enter_context(open_regions(merged_path, m))
+        labelled, _ = stack.enter_context(open_labelled(labelled_path, m))
+        top = acquisition.PoolTopB(spec, stats["pred_hist"].shape[1], budget)
+        progress = Progress("acquire", sp.n_images)
+        for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
+            lo, hi = int(sp.sp_offset[a]), int(sp.sp_offset[b])
+            reps, group = np.unique(regions("region", lo, hi), return_inverse=True)
+            region_stats = statistics.sum_rows(block_stats(stats, lo, hi, ACQUIRE_KEYS),
+                                               group, len(reps))
+            count = region_stats["count"]
+            safe = np.maximum(count, 1)
+            # A region holding any labelled base superpixel is never asked again (merging
+            # keeps labelled ones apart; this also covers regions from other merge rules).
+            taken = labelled("label", lo, hi) >= 0
+            candidate = np.bincount(group, weights=taken, minlength=len(reps)) == 0
+            top.add({"rep": reps, "count": count, "u": region_stats["u_sum"] / safe,
+                     "entropy": region_stats["entropy_sum"] / safe,
+                     "dominant": acquisition.dominant_prediction(region_stats["pred_hist"]),
+                     "key": acquisition.tiebreak_keys(reps, tie_seed),
+                     "n_base": np.bincount(group, minlength=len(reps))}, candidate)
+            progress(b)
+        names = sp.names
+        image_of = sp.image_of_ids
+    if budget > top.n_candidates:
+        log.warning("budget %d exceeds the %d regions left unlabelled; spending %d", budget,
+                    top.n_candidates, top.n_candidates)
+    kept, score = top.finish()
+    image = image_of(kept["rep"])
+    table = pd.DataFrame({
+        "query": np.arange(len(score)), "round": round, "region": kept["rep"], "image": image,
+        "image_name": names[image], "n_base": kept["n_base"], "size": kept["count"],
+        "score": score, "uncertainty": kept["u"], "predicted": kept["dominant"]})
+    artifacts.write_csv(out, table[QUERY_COLUMNS])
+    return table

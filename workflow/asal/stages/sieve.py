@@ -1,0 +1,116 @@
+"""Rule sieve: drop the labelled pixels where theta_{t-1} doubts the oracle's label (eq. 8-9,
+the Kneedle knee of each region's confidences)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..data.datasets import dataset_from
+from ..method import sieving
+from ..progress import Progress
+from ..store import artifacts
+from ..store.artifacts import provenance
+from .arguments import add_dataset, add_device, add_features, add_spec, spec_from
+
+log = logging.getLogger(__name__)
+
+HELP = "drop doubtful labelled pixels (Kneedle)"
+
+
+def add_arguments(p) -> None:
+    add_dataset(p)
+    add_spec(p)
+    for a in ("--superpixels", "--labelled", "--out"):
+        p.add_argument(a, required=True)
+    p.add_argument("--model", default=None, help="theta_{t-1}; none in round 0")
+    p.add_argument("--previous", default=None, help="previous round's sieved labels")
+    add_features(p)
+    p.add_argument("--round", type=int, required=True)
+    add_device(p)
+
+
+def main(args) -> dict:
+    return sieve(args.dataset, args.superpixels, args.labelled, args.model, args.previous,
+                 spec_from(sieving.SieveSpec, args.spec), args.round, args.out, args.device,
+                 args.threads, features_path=args.features)
+
+
+def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str | None,
+          prev_sieved_path: str | None, spec: sieving.SieveSpec, round: int, out: str,
+          device: str = "auto", threads: int = 0, batch_size: int = 8,
+          features_path: str | None = None) -> dict:
+    """Labelled pixels of every queried region, each kept or sieved out (eq. 8-9).
+
+    Without a model (round 0) every pixel of a non-void region is kept.
+    """
+    ds = dataset_from(dataset_cfg)
+    state, lattrs = artifacts.read_table(labelled_path, "query", ("label", "query", "round"))
+    void_label = int(lattrs["void_label"])
+    model = None
+    if model_path is not None and spec.threshold != "none":
+        from ..learning.inference import Predictor, torch_setup
+
+        model = Predictor(model_path, ds, torch_setup(threads, device), features_path,
+                          batch_size)
+    reuse = {}
+    if spec.scope == "new" and prev_sieved_path is not None:
+        prev, _ = artifacts.read_table(prev_sieved_path, "sieve")
+        reuse = {"pixel": prev["pixel"], "kept": prev["kept"]}
+    n_q = int(state["query"].max()) + 1 if (state["query"] >= 0).any() else 0
+    q_round = np.full(n_q, -1)
+    q_round[state["query"][state["query"] >= 0]] = state["round"][state["query"] >= 0]
+    with artifacts.open_superpixels(sp_path) as sp:
+        useful = (state["label"] >= 0) & (state["label"] != void_label)
+        images = np.unique(sp.image_of()[useful])
+        pixels, labels, queries = [], [], []
+        for i in images:
+            gid = sp.sp_offset[i] + sp.local_map(i).ravel()
+            lab = state["label"][gid]
+            inside = np.flatnonzero((lab >= 0) & (lab != void_label))
+            pixels.append(sp.pixel_offset[i] + inside)
+            labels.append(lab[inside])
+            queries.append(state["query"][gid[inside]])
+        pixel = np.concatenate(pixels) if pixels else np.zeros(0, np.int64)
+        label = np.concatenate(labels).astype(np.uint8) if labels else np.zeros(0, np.uint8)
+        qid = np.concatenate(queries).astype(np.int64) if queries else np.zeros(0, np.int64)
+        # The model is run only where a confidence can matter: regions large enough to be
+        # sieved (smaller ones are kept whole) and not keeping an earlier decision.
+        size = np.bincount(qid, minlength=n_q)
+        judged = size >= spec.min_size
+        if reuse:
+            judged &= q_round >= round
+        conf = np.full(len(pixel), np.nan)
+        if model is not None:
+            starts = np.concatenate([[0], np.cumsum([len(p) for p in pixels])])
+            need = [k for k in range(len(images)) if judged[queries[k]].any()]
+            log.info("sieve: running the model on %d of the %d labelled images (the others "
+                     "hold only regions under %d px or decided earlier)", len(need),
+                     len(images), spec.min_size)
+            progress = Progress("sieve: model", len(need))
+            stream = model.probs(sp.names[images[k]] for k in need)
+            for done, (k, probs) in enumerate(zip(need, stream), start=1):
+                flat = probs.reshape(probs.shape[0], -1)
+                local = pixels[k] - sp.pixel_offset[images[k]]
+                conf[starts[k]:starts[k + 1]] = flat[labels[k], local]
+                progress(done)
+    thresholds = np.full(n_q, -np.inf)
+    if model is None:
+        kept = np.ones(len(pixel), bool)
+    else:
+        model.close()
+        kept, thresholds = sieving.sieve_regions(conf, qid, n_q, spec)
+        if reuse:  # scope "new": earlier rounds' regions keep their earlier decision
+            old = q_round[qid] < round
+            pos = np.searchsorted(reuse["pixel"], pixel[old])
+            kept[old] = reuse["kept"][np.clip(pos, 0, len(reuse["kept"]) - 1)]
+    log.info("sieve: %d labelled pixels in %d regions, kept %d (%.1f%%)", len(pixel), n_q,
+             int(kept.sum()), 100 * kept.mean() if len(kept) else 0)
+    attrs = provenance("sieve", spec.as_dict(), superpixel_spec=lattrs["superpixel_spec"],
+                       classes=lattrs["classes"], round=round,
+                       knee_search=sieving.KNEE_SEARCH, model=str(model_path))
+    arrays = {"pixel": pixel, "label": label, "query": qid, "kept": kept, "confidence": conf,
+              "threshold": thresholds}
+    artifacts.write_table(out, "sieve", arrays, attrs)
+    return arrays

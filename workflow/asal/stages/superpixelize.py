@@ -1,0 +1,80 @@
+"""Rule superpixelize: SEEDS or SLIC base superpixels S0 of the pool (or of one shard of it,
+joined by rule gather_superpixels)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..data.datasets import Dataset, dataset_from
+from ..experiment.seeds_and_shards import shard_range
+from ..method import superpixels
+from ..progress import Progress
+from ..store import artifacts
+from ..store.artifacts import provenance
+from .arguments import add_dataset, add_shard, add_spec, spec_from
+
+log = logging.getLogger(__name__)
+
+HELP = "SEEDS or SLIC base superpixels of the pool"
+
+
+def add_arguments(p) -> None:
+    add_dataset(p)
+    add_spec(p)
+    p.add_argument("--out", required=True)
+    add_shard(p)
+
+
+def main(args) -> dict:
+    return superpixelize(args.dataset, spec_from(superpixels.SeedsSpec, args.spec), args.out,
+                         args.shard, args.shards)
+
+
+def write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
+                       names_in: list[str], out: str, extra=dict) -> dict:
+    """Superpixel maps, areas and adjacency of some pool images, written image by image.
+    `extra()` gives attributes known only at the end. Returns the file's attributes (the
+    writer adds the sizes achieved when it closes)."""
+    attrs = provenance("superpixelize", spec, superpixel_spec=spec, classes=list(ds.classes),
+                       dataset=ds.identity())
+    progress = Progress(what, len(names_in))
+    with artifacts.superpixel_writer(out, attrs) as w:
+        for k, name in enumerate(names_in):
+            local = local_map_of(name)
+            n = int(local.max()) + 1
+            w.add(name, local, n, np.bincount(local.ravel(), minlength=n),
+                  superpixels.adjacency(local))
+            progress(k + 1)
+        w.rows.attrs.update(extra())
+    return w.rows.attrs
+
+
+def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,
+                  n_shards: int = 1) -> dict:
+    """SEEDS or SLIC base superpixels of the pool (or of one shard of it, to be gathered);
+    records the algorithm, the size asked for and the size got."""
+    ds = dataset_from(dataset_cfg)
+    lo, hi = shard_range(len(ds.pool), shard, n_shards)
+    ds.check_files(ds.pool[lo:hi])
+    requested = []
+
+    def superpixel_map(name):
+        image = ds.read_image(name)
+        requested.append(superpixels.requested_per_image(image.shape, spec))
+        return superpixels.superpixelize_image(image, spec)
+
+    extra = dict(target_size=spec.size, shard=shard, n_shards=n_shards, algorithm=spec.algorithm)
+    if spec.algorithm == "slic":
+        extra["region_size"] = spec.slic_region_size()
+    attrs = write_superpixels(
+        ds, superpixel_map, {"source": spec.algorithm, **spec.as_dict()}, "superpixelize",
+        ds.pool[lo:hi], out,
+        extra=lambda: dict(requested_per_image=int(np.median(requested)) if requested else 0,
+                           **extra))
+    log.info("superpixelize: %s set out with %d superpixels per image (target size %d px); "
+             "got %.1f per image, mean size %.1f px", spec.algorithm.upper(),
+             attrs["requested_per_image"], spec.size, attrs["achieved_per_image"],
+             attrs["achieved_mean_size"])
+    return attrs
