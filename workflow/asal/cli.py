@@ -22,11 +22,15 @@ def stage_module(command: str):
     return importlib.import_module(f".stages.{COMMANDS[command]}", __package__)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands=None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of `commands` only: a job imports only its own
+    stage's module (merge does not load torch, OpenCV or Flask)."""
     p = argparse.ArgumentParser(prog="asal", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"asal {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command, name in COMMANDS.items():
+        if commands is not None and command not in commands:
+            continue
         module = stage_module(command)
         aliases = [name] if name != command else []  # the rule's spelling: oracle_table
         s = sub.add_parser(command, aliases=aliases, help=module.HELP, description=module.HELP)
@@ -52,18 +56,25 @@ def call(command: str, **options):
             argv += [flag, json.dumps(value)]
         else:
             argv += [flag, str(value)]
-    args = build_parser().parse_args(argv)
+    args = build_parser(_named_command(argv)).parse_args(argv)
     return args.entry(args)
 
 
+def _named_command(argv: list[str]) -> list[str] | None:
+    """The subcommand the arguments start with, if they start with one."""
+    first = argv[0] if argv else None
+    named = [c for c, name in COMMANDS.items() if first in (c, name)]
+    return named or None
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_named_command(argv)).parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
     # The exact command, quoted so it can be pasted back into a shell to rerun the stage.
-    logging.getLogger("asal").info("asal %s %s", __version__,
-                                   shlex.join(sys.argv[1:] if argv is None else argv))
+    logging.getLogger("asal").info("asal %s %s", __version__, shlex.join(argv))
     try:
         args.entry(args)
     except (ValueError, RuntimeError, FileNotFoundError, OSError) as err:
