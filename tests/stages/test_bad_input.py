@@ -34,6 +34,9 @@ from workflow_helpers import snakemake, tiny_config, write_config
     ({"oracle": "human", "methods": ["SP", "OracleSP"]}, "methods OracleSP build their"),
     ({"dataset": {"evaluation_split": None}}, "evaluation_split: null (no evaluation split) is"),
     ({"oracle": "human", "annotate": {"prot": 1}}, "'prot' was unexpected"),
+    ({"resources": {"merge": {"runtime": 5}}}, "'mem_mb' is a required property"),
+    ({"resources": {"draw_warmup": {"runtime": 5, "mem_mb": 100}}},
+     "resources.draw_warmup is now resources.warmup"),
 ])
 def test_snakemake_refuses_bad_config_naming_the_key(tmp_path, change, message):
     write_config(tmp_path, tiny_config(**change))
