@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import json
 import logging
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from ..annotate.session import Round
 from ..data.datasets import dataset_from
 from ..store import artifacts, blocks
 from ..store.artifacts import ArtifactError
-from ..store.round_tables import open_labelled, open_regions
+from ..store.round_tables import check_classes, open_labelled, open_regions
 from .arguments import json_object
 from .query import query_members, write_answers
 
@@ -117,10 +116,7 @@ def annotate(dataset_cfg: dict, sp_path: str, queries_path: str, merged_path: st
     with contextlib.ExitStack() as stack:
         sp = stack.enter_context(artifacts.open_superpixels(sp_path))
         m = sp.n_superpixels
-        classes = sp.attrs.get("classes")
-        if classes is not None and json.loads(classes) != list(ds.classes):
-            raise ArtifactError(f"{sp_path}: made under classes {classes}, the dataset has "
-                                f"{list(ds.classes)}; rerun superpixelize")
+        check_classes(ds, sp, sp_path)
         ds.check_files(sorted(set(queries["image_name"])))
         regions = stack.enter_context(open_regions(merged_path, m))
         prev, pattrs = stack.enter_context(open_labelled(prev_labelled_path, m))

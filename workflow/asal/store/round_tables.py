@@ -21,10 +21,17 @@ QUERY_COLUMNS = ["query", "round", "region", "image", "image_name", "n_base", "s
 
 
 def check_pool(ds, sp: Superpixels, sp_path: str) -> None:
+    """Superpixels made for this dataset's pool and classes."""
     if list(sp.names) != list(ds.pool):
         raise ArtifactError(f"{sp_path}: made for another pool than the dataset's "
                             f"({len(sp.names)} vs {len(ds.pool)} images); rerun superpixelize")
-    classes = artifacts.read_attrs(sp_path).get("classes")
+    check_classes(ds, sp, sp_path)
+
+
+def check_classes(ds, sp: Superpixels, sp_path: str) -> None:
+    """Superpixels made under this dataset's classes (files from before classes were recorded
+    pass)."""
+    classes = sp.attrs.get("classes")
     if classes is not None and json.loads(classes) != list(ds.classes):
         raise ArtifactError(f"{sp_path}: made under classes {classes}, the dataset has "
                             f"{list(ds.classes)}; rerun superpixelize")
