@@ -1,5 +1,6 @@
-"""The CPU regime end to end on tiny data: features computed once by their own rule, a head
-trained on them, the Full ceiling, paired differences and the diagnostics in the report."""
+"""The CPU regime end to end on tiny data (the default model): features computed once by their
+own rule, a head trained on them, the Full ceiling, paired differences and the diagnostics in
+the report. Sharded features are checked with the other sharded stages (test_workflow)."""
 
 from __future__ import annotations
 
@@ -13,24 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workflow_helpers import snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
-METHODS = ["SP", "AMSP+S", "Full"]
-
-
-def config(**extra):
-    return tiny_config(methods=METHODS, trials=2, rounds=1,
-                       train={"model": "feature_head", "encoder": "efficientnet_lite0",
-                              "iterations": 20, "batch_size": 4}, **extra)
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("regime")
-    write_config(workdir, config())
-    snakemake(workdir)
+@pytest.fixture
+def run(tiny_run):
+    """The shared tiny run: its default model is the feature head (config.yaml)."""
+    workdir, _ = tiny_run
     return workdir, workdir / "results" / "tiny"
 
 
@@ -106,19 +96,6 @@ def test_diagnostics_of_a_round(run):
     assert sp["merged_purity"] == pytest.approx(sp["base_purity"])
     warm = json.loads((root / "warmup" / "trial0" / "round0" / "metrics.json").read_text())
     assert warm["model_agreement"] is None  # no theta_{-1}
-
-
-def test_sharded_features_equal_the_unsharded_file(run, tmp_path):
-    workdir, root = run
-    write_config(tmp_path, config(compute={"shards": 2}))
-    target = "results/tiny/features/efficientnet_lite0.h5"
-    proc = snakemake(tmp_path, target)
-    assert "gather_features" in proc.stdout + proc.stderr
-    with h5py.File(root / "features" / "efficientnet_lite0.h5") as a, \
-            h5py.File(tmp_path / target) as b:
-        assert set(a) == set(b)
-        for key in a:
-            np.testing.assert_array_equal(a[key][()], b[key][()], err_msg=key)
 
 
 def test_a_feature_head_without_its_features_is_refused_by_name(run, tmp_path):

@@ -37,11 +37,12 @@ TEST_SETTINGS = ["--slurm-status-command", "squeue",
                  "--seconds-between-status-checks", "2",
                  "--slurm-keep-successful-logs"]
 LOCAL_RULES = {"synthesize", "report", "all"}
-GPU_RULES = {"predict", "sieve", "train", "evaluate"}
+GPU_RULES = {"predict", "sieve", "train", "evaluate", "features"}
 # Small and distinct per-rule numbers, to see that each job asked SLURM for its rule's config.
 RESOURCES = {rule: {"runtime": 10 + i, "mem_mb": 400 + 20 * i} for i, rule in enumerate(
     ["synthesize", "superpixelize", "superpixelize_oracle", "oracle_table", "warmup",
-     "merge", "acquire", "query", "sieve", "train", "evaluate", "predict", "report", "draw"])}
+     "merge", "acquire", "query", "sieve", "train", "evaluate", "predict", "report", "draw",
+     "features"])}
 
 
 @pytest.fixture(scope="module")
@@ -105,67 +106,6 @@ def minutes(limit: str) -> int:
     return parts[-2] + 60 * parts[-3] if len(parts) == 3 else parts[0]
 
 
-def test_tiny_benchmark_runs_as_slurm_jobs(cluster, tmp_path):
-    """One command runs the whole tiny benchmark; every job that is not a localrule is one SLURM
-    job on the node, with its rule's runtime, memory and (GPU rules) a GPU; all artifacts."""
-    workdir = tmp_path / "run"
-    workdir.mkdir()
-    write_config(workdir, tiny_config(methods=["AMSP+S"], rounds=1, resources=RESOURCES))
-    planned = planned_jobs(run(cluster, workdir, "-n").stdout)
-    assert {rule for rule, _ in planned} >= {"merge", "acquire", "predict", *GPU_RULES}
-
-    started = time.monotonic()
-    proc = run(cluster, workdir)
-    output = proc.stdout + proc.stderr
-    print(f"SLURM run: {time.monotonic() - started:.0f} s")
-
-    jobs = slurm_jobs(cluster, run_id(output))
-    remote = Counter(rule for rule, _ in planned if rule not in LOCAL_RULES)
-    assert Counter(job["rule"] for job in jobs) == remote
-    assert not {job["rule"] for job in jobs} & LOCAL_RULES
-    # The plugin's own account of its submissions is the same set of SLURM jobs.
-    logs = submitted(output)
-    assert set(logs) == {job["id"] for job in jobs}
-    completed = (cluster.root / "log" / "jobcomp.txt").read_text()
-    for job in jobs:
-        assert job["state"] == "COMPLETED" and job["exit_code"] == "0:0", job
-        assert job["node"] == cluster.node
-        # slurmctld's job-completion log has it too.
-        assert re.search(rf"^JobId={job['id']} .*JobState=COMPLETED", completed, re.M), job
-        wanted = RESOURCES[job["rule"]]
-        assert minutes(job["time_limit"]) == wanted["runtime"], job
-        assert job["memory"] == f"{wanted['mem_mb']}M", job
-        if job["rule"] in GPU_RULES:
-            assert job["gpus"] == "gres:gpu:1", job
-        else:
-            assert not job["gpus"], job
-        # The job's SLURM log: the job step ran snakemake for this rule, on the node.
-        log = Path(logs[job["id"]]).read_text()
-        assert f"rule {job['rule']}:" in log and "1 of 1 steps (100%) done" in log, log[-2000:]
-
-    # The node has one GPU: SLURM never ran two GPU jobs at once (evaluate and predict of round 0
-    # were ready together).
-    gpu_jobs = sorted((job["start"], job["end"]) for job in jobs if job["rule"] in GPU_RULES)
-    for (_, end), (start, _) in zip(gpu_jobs, gpu_jobs[1:]):
-        assert start >= end, gpu_jobs
-
-    # Artifacts: every planned output, the round files, the report.
-    for _, output_file in planned:
-        assert (workdir / output_file).exists(), output_file
-    root = workdir / "results" / "tiny"
-    for name in ["merged.h5", "queries.csv", "answers.csv", "labelled.h5", "sieved.h5",
-                 "model.pt", "train_log.csv", "metrics.json"]:
-        assert (root / "AMSP+S" / "trial0" / "round1" / name).exists(), name
-    assert (root / "warmup" / "trial0" / "round0" / "stats.h5").exists()
-    metrics = json.loads((root / "AMSP+S" / "trial0" / "round1" / "metrics.json").read_text())
-    assert metrics["clicks"] == 24
-    assert (root / "report" / "metrics.csv").read_text().count("\n") == 3  # header + 2 rounds
-    assert not list(root.rglob("*.tmp"))
-    # The same command again has nothing to do.
-    again = run(cluster, workdir, "-n")
-    assert "Nothing to be done" in again.stdout + again.stderr
-
-
 def wait_for(what: str, condition, proc: subprocess.Popen, log: Path, timeout: float = 300):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -179,17 +119,24 @@ def wait_for(what: str, condition, proc: subprocess.Popen, log: Path, timeout: f
     raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
 
 
-def test_cancelled_job_is_redone_by_rerunning_the_same_command(cluster, tmp_path):
-    """scancel a running train job: snakemake retries it with more runtime and memory; scancel
-    the retry too: the run fails. The same command again finishes the workflow and submits only
-    the jobs that had not completed (train and what follows it: evaluate, draw)."""
+def test_benchmark_as_slurm_jobs_survives_cancelled_jobs(cluster, tmp_path):
+    """One command runs the tiny benchmark (warm-up and one round) as SLURM jobs. A running
+    train job cancelled with scancel is resubmitted with 1.5 times the runtime and memory;
+    cancelled again, the run fails. The same command again submits only the jobs that had not
+    completed and finishes the benchmark: every job that is not a localrule ran as one SLURM job
+    on the node, with its rule's runtime, memory and (GPU rules) a GPU, no two GPU jobs at once;
+    every artifact exists, nothing finished was written twice, and a third time has nothing
+    to do. (One scenario, so the cluster runs each job of the benchmark once.)"""
     workdir = tmp_path / "run"
     workdir.mkdir()
-    write_config(workdir, tiny_config(methods=["AMSP+S"], rounds=0, resources=RESOURCES))
+    write_config(workdir, tiny_config(methods=["AMSP+S"], rounds=1, resources=RESOURCES))
+    planned = planned_jobs(run(cluster, workdir, "-n").stdout)
+    assert {rule for rule, _ in planned} >= {"merge", "acquire", "features", *GPU_RULES}
     # One retry instead of the profile's two, to keep the test short.
     extra = ["--retries", "1"]
     train_log = workdir / "results/logs/tiny/train/warmup/trial0/round0.log"
 
+    started = time.monotonic()
     log = tmp_path / "first.log"
     with open(log, "w") as out:
         first = subprocess.Popen(command(workdir, *extra), cwd=workdir, env=environment(cluster),
@@ -218,25 +165,71 @@ def test_cancelled_job_is_redone_by_rerunning_the_same_command(cluster, tmp_path
     output = log.read_text()
     assert first.returncode != 0, output[-3000:]
 
-    jobs = {job["id"]: job for job in slurm_jobs(cluster, name)}
-    assert [jobs[i]["state"] for i in cancelled] == ["CANCELLED", "CANCELLED"]
+    first_jobs = {job["id"]: job for job in slurm_jobs(cluster, name)}
+    assert [first_jobs[i]["state"] for i in cancelled] == ["CANCELLED", "CANCELLED"]
     # The retry asked for retry_factor (1.5) times the runtime and memory.
     base = RESOURCES["train"]
-    assert minutes(jobs[cancelled[0]]["time_limit"]) == base["runtime"]
-    assert minutes(jobs[cancelled[1]]["time_limit"]) == -(-base["runtime"] * 3 // 2)
-    assert jobs[cancelled[1]]["memory"] == f"{-(-base['mem_mb'] * 3 // 2)}M"
-    done_before = {job["rule"] for job in jobs.values() if job["state"] == "COMPLETED"}
-    assert done_before == {"superpixelize", "oracle_table", "warmup", "query", "sieve"}
+    assert minutes(first_jobs[cancelled[0]]["time_limit"]) == base["runtime"]
+    assert minutes(first_jobs[cancelled[1]]["time_limit"]) == -(-base["runtime"] * 3 // 2)
+    assert first_jobs[cancelled[1]]["memory"] == f"{-(-base['mem_mb'] * 3 // 2)}M"
+    done_before = [job for job in first_jobs.values() if job["state"] == "COMPLETED"]
+    assert {job["rule"] for job in done_before} == {"superpixelize", "oracle_table", "features",
+                                                     "warmup", "query", "sieve"}
     results = workdir / "results" / "tiny"
     kept = {p: p.stat().st_mtime_ns for p in results.rglob("*")
             if p.is_file() and p.suffix != ".tmp" and p.name not in ("model.pt", "train_log.csv")}
     assert not (results / "warmup/trial0/round0/model.pt").exists()
 
     second = run(cluster, workdir, *extra)
-    redone = slurm_jobs(cluster, run_id(second.stdout + second.stderr))
-    assert sorted(job["rule"] for job in redone) == ["draw", "evaluate", "train"]
+    print(f"SLURM runs: {time.monotonic() - started:.0f} s")
+    output = second.stdout + second.stderr
+    redone = slurm_jobs(cluster, run_id(output))
     assert all(job["state"] == "COMPLETED" for job in redone)
-    # Nothing that had completed was written again.
+    # Nothing that had completed was submitted or written again.
+    assert not {job["rule"] for job in redone} & {"superpixelize", "oracle_table", "features",
+                                                  "warmup"}
     assert {p: p.stat().st_mtime_ns for p in kept if p.exists()} == kept
-    assert (results / "warmup/trial0/round0/metrics.json").exists()
-    assert (results / "report" / "metrics.csv").exists()
+    logs = submitted(output)
+    assert set(logs) == {job["id"] for job in redone}
+
+    # Over both runs, every planned job that is not a localrule completed as one SLURM job.
+    jobs = done_before + redone
+    remote = Counter(rule for rule, _ in planned if rule not in LOCAL_RULES)
+    assert Counter(job["rule"] for job in jobs) == remote
+    completed = (cluster.root / "log" / "jobcomp.txt").read_text()
+    for job in jobs:
+        assert job["state"] == "COMPLETED" and job["exit_code"] == "0:0", job
+        assert job["node"] == cluster.node
+        # slurmctld's job-completion log has it too.
+        assert re.search(rf"^JobId={job['id']} .*JobState=COMPLETED", completed, re.M), job
+        wanted = RESOURCES[job["rule"]]
+        assert minutes(job["time_limit"]) == wanted["runtime"], job
+        assert job["memory"] == f"{wanted['mem_mb']}M", job
+        if job["rule"] in GPU_RULES:
+            assert job["gpus"] == "gres:gpu:1", job
+        else:
+            assert not job["gpus"], job
+    for job in redone:  # the job's SLURM log: the job step ran snakemake for this rule
+        text = Path(logs[job["id"]]).read_text()
+        assert f"rule {job['rule']}:" in text and "1 of 1 steps (100%) done" in text, text[-2000:]
+
+    # The node has one GPU: SLURM never ran two GPU jobs at once (evaluate and predict of round
+    # 0 were ready together).
+    gpu_jobs = sorted((job["start"], job["end"]) for job in jobs if job["rule"] in GPU_RULES)
+    for (_, end), (start, _) in zip(gpu_jobs, gpu_jobs[1:]):
+        assert start >= end, gpu_jobs
+
+    # Artifacts: every planned output, the round files, the report.
+    for _, output_file in planned:
+        assert (workdir / output_file).exists(), output_file
+    for file in ["merged.h5", "queries.csv", "answers.csv", "labelled.h5", "sieved.h5",
+                 "model.pt", "train_log.csv", "metrics.json"]:
+        assert (results / "AMSP+S" / "trial0" / "round1" / file).exists(), file
+    assert (results / "warmup" / "trial0" / "round0" / "stats.h5").exists()
+    metrics = json.loads((results / "AMSP+S" / "trial0" / "round1" / "metrics.json").read_text())
+    assert metrics["clicks"] == 24
+    assert (results / "report" / "metrics.csv").read_text().count("\n") == 3  # header, 2 rounds
+    assert not list(results.rglob("*.tmp"))
+    # The same command again has nothing to do.
+    again = run(cluster, workdir, "-n")
+    assert "Nothing to be done" in again.stdout + again.stderr

@@ -11,21 +11,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import SHARED_METHODS, shared_config
 from workflow_helpers import planned_jobs, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
-METHODS = ["SP", "AMSP+S", "OracleSP"]
+METHODS = [m for m in SHARED_METHODS if m != "Full"]  # the methods with rounds
 ROUND_FILES = ["merged.h5", "queries.csv", "answers.csv", "labelled.h5", "sieved.h5", "model.pt",
                "train_log.csv", "metrics.json"]
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    write_config(workdir, tiny_config(methods=METHODS))
-    proc = snakemake(workdir)
-    return workdir, proc
+@pytest.fixture
+def run(tiny_run):
+    return tiny_run
 
 
 def exp(workdir):
@@ -130,11 +128,11 @@ def test_oracle_superpixels_are_pure_and_have_their_own_warmup(run):
 def test_report(run):
     workdir, _ = run
     table = pd.read_csv(exp(workdir) / "report" / "metrics.csv")
-    assert set(table["method"]) == set(METHODS)
-    assert sorted(table["round"].unique()) == [0, 1, 2]
+    assert set(table["method"]) == set(SHARED_METHODS)
+    assert sorted(table["round"].dropna().unique()) == [0, 1, 2]  # Full has no round
     # Round 0 is the shared warm-up: identical for every method on the same superpixels.
     warm = table[(table["round"] == 0) & table["method"].isin(["SP", "AMSP+S"])]
-    assert warm["miou"].nunique() == 1
+    assert (warm.groupby("trial")["miou"].nunique() == 1).all()
     png = (exp(workdir) / "report" / "miou_vs_clicks.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -161,13 +159,13 @@ def test_forcerun_acquire_plans_only_downstream(run):
 
 def test_changed_parameter_reruns_that_stage_and_what_follows(run):
     workdir, _ = run
-    config = tiny_config(methods=METHODS)
+    config = shared_config()
     config["merge"]["epsilon"] = 0.2
     write_config(workdir, config)
     try:
         jobs = planned_jobs(snakemake(workdir, "-n").stdout)
     finally:
-        write_config(workdir, tiny_config(methods=METHODS))
+        write_config(workdir, shared_config())
     rules = {rule for rule, _ in jobs}
     assert "merge" in rules
     assert not rules & {"synthesize", "superpixelize", "oracle_table", "warmup"}
@@ -214,16 +212,19 @@ def test_merge_and_acquire_never_read_ground_truth(run, tmp_path):
 
 
 def test_sharded_image_stages_give_the_same_artifacts(run, tmp_path):
-    """compute.shards splits superpixelize and predict into parallel jobs; the gathered
-    files equal those of the unsharded run."""
+    """compute.shards splits superpixelize, features and predict into parallel jobs; the
+    gathered files equal those of the unsharded run."""
     workdir, _ = run
-    config = tiny_config(methods=METHODS, compute={"shards": 2})
+    config = shared_config()
+    config["compute"] = {**config["compute"], "shards": 2}
     write_config(tmp_path, config)
     target = "results/tiny/warmup/trial0/round0/stats.h5"
     proc = snakemake(tmp_path, target)
-    assert "gather_stats" in proc.stdout + proc.stderr
+    for rule in ("gather_superpixels", "gather_features", "gather_stats"):
+        assert rule in proc.stdout + proc.stderr, rule
     assert len(list((tmp_path / "results/tiny/warmup/trial0/round0/shards").glob("*.h5"))) == 2
-    for rel in ["results/tiny/superpixels/seeds.h5", target]:
+    for rel in ["results/tiny/superpixels/seeds.h5",
+                "results/tiny/features/efficientnet_lite0.h5", target]:
         with h5py.File(workdir / rel) as a, h5py.File(tmp_path / rel) as b:
             assert set(a) == set(b)
             for key in a:

@@ -67,7 +67,7 @@ class Predictor:
             chunk = names[start:start + self.batch_size]
             if self.features is not None:
                 yield from predict_probabilities_from_features(
-                    self.model, self.features.rows(chunk), self.features.image_shape,
+                    self.model, self.features.rows(chunk, self.model.TAPS), self.features.image_shape,
                     self.device)
             else:
                 images = [self.ds.read_image(n) for n in chunk]

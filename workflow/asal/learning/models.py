@@ -172,6 +172,7 @@ class FeatureHead(nn.Module):
     informative predictions that merging and sieving need (benchmarks/cpu_regime.py)."""
 
     needs_features = True
+    TAPS = ("s8", "s16", "s32")  # the cached taps it reads; the stride-4 tap is not one
 
     def __init__(self, n_classes: int, encoder: str = "efficientnet_lite0", width: int = 32):
         super().__init__()
@@ -186,11 +187,16 @@ class FeatureHead(nn.Module):
         self.fuse = nn.Sequential(_cbr(4 * w, 2 * w, 3), _cbr(2 * w, 2 * w, 3))
         self.classifier = nn.Conv2d(2 * w, n_classes, 1)
 
-    def forward(self, taps: dict[str, torch.Tensor], size) -> torch.Tensor:
+    def logits(self, taps: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Class logits at stride 8, before upsampling: training evaluates them at labelled
+        pixels only (asal.learning.losses)."""
         s8 = taps["s8"].shape[-2:]
         parts = [_up(self.p32(taps["s32"]), s8), _up(self.p16(taps["s16"]), s8),
                  self.p8(taps["s8"])]
-        return _up(self.classifier(self.fuse(torch.cat(parts, dim=1))), size)
+        return self.classifier(self.fuse(torch.cat(parts, dim=1)))
+
+    def forward(self, taps: dict[str, torch.Tensor], size) -> torch.Tensor:
+        return _up(self.logits(taps), size)
 
 
 # ------------------------------------------------------------------ by name

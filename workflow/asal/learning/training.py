@@ -177,21 +177,25 @@ def train_on_features(head: nn.Module, taps: dict[str, np.ndarray], targets: np.
     if not len(targets):
         raise ValueError("no labelled pixel to train on: every query so far was void or "
                          "sieved away; raise the budget")
+    from .losses import upsampled_cross_entropy
+
     rng = np.random.default_rng(seed)
     head.to(device).train()
     opt, sched = _optimiser(head, spec)
-    loss_fn = nn.CrossEntropyLoss(ignore_index=VOID)
-    tap_t = {k: torch.from_numpy(v) for k, v in taps.items()}
+    tap_t = {k: torch.from_numpy(v) for k, v in taps.items() if k in head.TAPS}
     y_all = torch.from_numpy(np.ascontiguousarray(targets))
-    size = targets.shape[-2:]
+
+    def flipped(v: torch.Tensor, pick: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+        out = v[pick]
+        out[flip] = out[flip].flip(-1)
+        return out
 
     def loss_of_next_batch():
         pick = torch.from_numpy(rng.integers(0, len(targets), size=spec.batch_size))
         flip = torch.from_numpy(rng.random(spec.batch_size) < 0.5)
-        x = {k: torch.where(flip[:, None, None, None], v[pick].flip(-1), v[pick]).to(device)
-             for k, v in tap_t.items()}
-        y = torch.where(flip[:, None, None], y_all[pick].flip(-1), y_all[pick]).long().to(device)
-        return loss_fn(head(x, size), y)
+        x = {k: flipped(v, pick, flip).to(device) for k, v in tap_t.items()}
+        y = flipped(y_all, pick, flip).long().to(device)
+        return upsampled_cross_entropy(head.logits(x), y, VOID)
 
     scaler = torch.amp.GradScaler("cuda", enabled=False)  # float32: nothing to scale
     return _fit(head, opt, sched, scaler, spec, loss_of_next_batch, progress)

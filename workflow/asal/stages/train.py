@@ -92,7 +92,7 @@ def train(dataset_cfg: dict, sp_path: str | None, sieved_path: str | None,
                              "--features (the features stage's file)")
         with open_features(features_path) as feats:
             check_encoder(features_path, feats.encoder, spec.encoder)
-            taps = feats.rows(names)
+            taps = feats.rows(names, model.TAPS)
         stacked = np.stack(targets) if targets else np.zeros((0, 1, 1), np.uint8)
         history = train_on_features(model, taps, stacked, spec, order_seed, device, report)
     else:

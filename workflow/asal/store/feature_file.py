@@ -42,8 +42,8 @@ class Features:
         self.encoder = f.attrs["encoder"]
         self.image_shape = tuple(json.loads(f.attrs["image_shape"]))
 
-    def rows(self, names) -> dict[str, np.ndarray]:
-        """The taps of `names`, in that order, as float32."""
+    def rows(self, names, taps=None) -> dict[str, np.ndarray]:
+        """The taps of `names` (all, or those named in `taps`), in that order, as float32."""
         missing = [n for n in names if n not in self.index]
         if missing:
             raise ArtifactError(f"{self.path}: no features of images {missing[:3]}; it was made "
@@ -52,7 +52,7 @@ class Features:
         order = np.argsort(idx, kind="stable")
         uniq, inverse = np.unique(idx[order], return_inverse=True)
         out = {}
-        for tap in self.taps:
+        for tap in (self.taps if taps is None else [t for t in self.taps if t in taps]):
             block = self.f[tap][uniq] if len(uniq) else np.zeros((0,) + self.f[tap].shape[1:])
             data = np.empty((len(idx),) + block.shape[1:], np.float32)
             data[order] = block[inverse]

@@ -1,0 +1,26 @@
+"""One tiny workflow run shared by every test that only reads what a run produced.
+
+The run covers what those tests look at: SEEDS and oracle superpixels, merging and sieving,
+the Full ceiling, two trials for the paired differences and two rounds for the loop. Tests that
+change or kill a run make their own in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from workflow_helpers import snakemake, tiny_config, write_config
+
+SHARED_METHODS = ["SP", "AMSP+S", "OracleSP", "Full"]
+
+
+def shared_config() -> dict:
+    return tiny_config(methods=SHARED_METHODS, trials=2)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """(workdir, the finished snakemake process) of the shared tiny run."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    write_config(workdir, shared_config())
+    return workdir, snakemake(workdir)
