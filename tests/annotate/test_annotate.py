@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import numpy as np
@@ -432,12 +433,13 @@ def answer_in_browser(driver, url: str, labels: dict, by_keys: bool) -> None:
 
 @pytest.mark.workflow
 @needs_browser
-@pytest.mark.parametrize("evaluation", ["val", None])
-def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluation):
+@pytest.mark.parametrize("evaluation,trials", [("val", 1), (None, 2)])
+def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluation, trials):
     """oracle: human on a folder of images without labels: the query rule serves the page,
     round 0 is answered by clicks, round 1 by keys, and the workflow sieves, trains,
     evaluates (on the labelled evaluation split, or skips it when there is none) and reports
-    by itself."""
+    by itself. With two trials both query jobs of a round run at once from the same first
+    port (the second used to die on it): each page is found by its trial in the terminal."""
     import re
     import subprocess
     import time
@@ -445,8 +447,9 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
     import workflow_helpers as w
 
     data, hidden = h.unlabelled_folder(tmp_path)
-    cfg = w.tiny_config(oracle="human", rounds=1, budget=4, methods=["AMSP+S"],
-                        annotate={"port": 0, "annotator": "ann"})
+    first_port = h.free_port()
+    cfg = w.tiny_config(oracle="human", rounds=1, budget=4, methods=["AMSP+S"], trials=trials,
+                        annotate={"port": first_port, "annotator": "ann"})
     cfg["dataset"] = {"name": "folder", "root": str(data), "resize": 1.0,
                       "evaluation_split": evaluation}
     work = tmp_path / "work"
@@ -458,37 +461,45 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
                              str(work), "--configfile", str(work / "config.yaml"), "--cores",
                              "2"], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     exp = work / "results" / "tiny"
-    rounds = [(exp / "warmup/trial0/round0", None, False),
-              (exp / "AMSP+S/trial0/round1", exp / "AMSP+S/trial0/round1/merged.h5", True)]
+    page = re.compile(r"answer the queries of tiny: (\S+), trial (\d+), round (\d+) at\s+"
+                      r"(http://\S+)")
+    ports = {}
     try:
-        seen = 0
-        for folder, merged, by_keys in rounds:
+        for rnd, method, by_keys in ((0, "warmup", False), (1, "AMSP+S", True)):
             deadline = time.time() + 400
-            while True:
+            while True:  # every trial's page of this round, all served at the same time
                 text = (tmp_path / "snakemake.log").read_text()
-                urls = re.findall(r"answer the queries of .* at\s+(http://\S+)", text)
-                if len(urls) > seen:
+                urls = {int(k): url for m, k, r, url in page.findall(text)
+                        if int(r) == rnd and m == method}
+                if len(urls) == trials:
                     break
                 assert proc.poll() is None, text[-4000:]
                 assert time.time() < deadline, "no labelling page:\n" + text[-4000:]
                 time.sleep(0.5)
-            seen += 1
-            labels = h.dominant_labels(str(folder / "queries.csv"),
-                                       str(exp / "superpixels/seeds.h5"),
-                                       merged and str(merged), hidden)
-            answer_in_browser(driver, urls[-1], labels, by_keys)
-            deadline = time.time() + 60
-            while not (folder / "labelled.h5").exists():
-                assert time.time() < deadline, "answers not written"
-                time.sleep(0.3)
-            answers = artifacts.read_csv(folder / "answers.csv")
-            assert dict(zip(answers["query"], answers["label"])) == labels
-            assert (answers["annotator"] == "ann").all()
+            ports[rnd] = {urllib.parse.urlsplit(u).port for u in urls.values()}
+            for trial, url in sorted(urls.items()):
+                folder = exp / f"{method}/trial{trial}/round{rnd}"
+                merged = folder / "merged.h5" if rnd else None
+                labels = h.dominant_labels(str(folder / "queries.csv"),
+                                           str(exp / "superpixels/seeds.h5"),
+                                           merged and str(merged), hidden)
+                answer_in_browser(driver, url, labels, by_keys)
+                deadline = time.time() + 60
+                while not (folder / "labelled.h5").exists():
+                    assert time.time() < deadline, "answers not written"
+                    time.sleep(0.3)
+                answers = artifacts.read_csv(folder / "answers.csv")
+                assert dict(zip(answers["query"], answers["label"])) == labels
+                assert (answers["annotator"] == "ann").all()
         assert proc.wait(600) == 0, (tmp_path / "snakemake.log").read_text()[-4000:]
     finally:
         if proc.poll() is None:
             proc.kill()
         log.close()
+    assert all(len(p) == trials and first_port in p for p in ports.values()), ports
+    for trial in range(trials):
+        query_log = (work / f"results/logs/tiny/query/warmup/trial{trial}/round0.log")
+        assert f"  for tiny: warmup, trial {trial}, round 0" in query_log.read_text()
     assert not (exp / "oracle").exists()  # no ground truth was read for the pool
     metrics = json.loads((exp / "AMSP+S/trial0/round1/metrics.json").read_text())
     assert metrics["clicks"] == 8 and metrics["oracle"] == "human"
@@ -502,7 +513,7 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
         assert 0 <= metrics["miou"] <= 1 and "evaluation_skipped" not in metrics
     assert (exp / "AMSP+S/trial0/round1/model.pt").exists()
     table = pd.read_csv(exp / "report/metrics.csv")
-    assert "annotation_seconds" in table and len(table) == 2
+    assert "annotation_seconds" in table and len(table) == 2 * trials
     assert table["miou"].isna().all() == (evaluation is None)
     query_log = (work / "results/logs/tiny/query/AMSP+S/trial0/round1.log").read_text()
     assert "labelling page: http://127.0.0.1:" in query_log
@@ -536,6 +547,7 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
     server = h.Server([h.ASAL, "annotate", "--config", "config.yaml", "--method", "AMSP+S",
                        "--trial", "0", "--round", "1", "--out", str(tmp_path / "byhand"),
                        "--port", "0", "--finish-when-done"], cwd=work)
+    answers = artifacts.read_csv(r1 / "answers.csv")
     try:
         for q, label in dict(zip(answers["query"], answers["label"])).items():
             assert post(server.base, "/api/answer", {"query": int(q), "label": int(label),
