@@ -7,7 +7,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-import subprocess
 import urllib.parse
 import urllib.request
 

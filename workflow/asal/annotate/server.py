@@ -138,3 +138,4 @@ def serve(rnd: Round, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     finally:
         server.shutdown()
         thread.join(5)
+        server.server_close()

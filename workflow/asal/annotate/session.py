@@ -205,7 +205,7 @@ class Round:
 
     def picture(self, q: int, kind: str) -> bytes:
         """PNG of the view (whole image) or the crop (zoom) of query q; both are made
-        together, once, and kept for the last few queries."""
+        together, once, and kept for the last 16 queries."""
         if q not in self.row_of:
             raise Refused(404, f"no query {q} in this round")
         with self.lock:
@@ -216,7 +216,7 @@ class Round:
             made = {"view": regions.png_bytes(view),
                     "crop": regions.png_bytes(regions.render_crop(view, mask))}
             with self.lock:
-                if len(self._pictures) >= 32:
+                if len(self._pictures) >= 16:  # a full-size PNG each: keep a few
                     self._pictures.pop(next(iter(self._pictures)))
                 self._pictures[q] = made
         return made[kind]
