@@ -10,14 +10,14 @@ import os
 import shutil
 import signal
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from asal.annotate import regions
-from asal.annotate.journal import Journal, JournalError, replay
+from asal.annotate.journal import Journal, JournalError, file_sha256, replay
 from asal.annotate.session import Refused, check_answer
 from asal.stages.evaluate import evaluate
 from asal.stages.oracle_table import oracle_table
@@ -29,35 +29,6 @@ from asal.store import artifacts
 import annotate_helpers as h
 
 # ---------------------------------------------------------------- pure functions
-
-
-def test_query_mask_is_the_merged_region():
-    local = np.array([[0, 0, 1], [2, 2, 1], [3, 3, 3]])
-    region = np.array([10, 12, 10, 13])  # local ids 0 and 2 merged into region 10
-    mask = regions.query_mask(region, local, 10)
-    assert mask.tolist() == [[True, True, False], [True, True, False], [False, False, False]]
-    assert not regions.query_mask(region, local, 99).any()
-
-
-def test_crop_box_holds_the_region_and_stays_inside():
-    mask = np.zeros((40, 60), bool)
-    mask[0:3, 55:60] = True  # a corner region
-    y0, y1, x0, x1 = regions.crop_box(mask, margin=0.75, min_side=24)
-    assert 0 <= y0 < y1 <= 40 and 0 <= x0 < x1 <= 60
-    assert mask[y0:y1, x0:x1].sum() == mask.sum()
-    assert y1 - y0 >= 24 and x1 - x0 >= 24
-
-
-def test_view_dims_outside_and_outlines_without_hiding_the_region():
-    image = np.full((20, 20, 3), 200, np.uint8)
-    mask = np.zeros((20, 20), bool)
-    mask[5:10, 5:10] = True
-    view = regions.render_view(image, mask)
-    assert (view[mask] == 200).all()  # the region itself untouched
-    band = regions.outline(mask) & ~mask
-    assert (view[band] == regions.OUTLINE_RGB).all()
-    assert (view[~mask & ~band] < 200).all()  # the rest dimmed
-    assert view[~mask & ~band].max() == int(200 * 0.35)
 
 
 def test_replay_last_answer_wins_and_undo_takes_back():
@@ -101,6 +72,51 @@ def test_journal_is_durable_locked_and_resumes(tmp_path):
     assert len(list(tmp_path.glob("j.jsonl.stale-*"))) == 1
 
 
+@pytest.mark.parametrize("line", [
+    "{}", "[1]", '"answer"', '{"op": "answer", "query": 1}',
+    '{"op": "answer", "query": "1", "label": 0}', '{"op": "answer", "query": 1, "label": true}',
+    '{"op": "answer", "query": 1, "label": -2}', '{"op": "erase", "query": 1}',
+    '{"op": "undo"}', '{"op": "answer", "query": 1, "label": 0, "seconds": -3}',
+    '{"op": "answer", "query": 1, "label": 0, "seconds": "3"}'])
+@pytest.mark.parametrize("last", [False, True])
+def test_journal_refuses_a_malformed_line_naming_file_and_line(tmp_path, line, last):
+    """Complete lines that are no answer or undo are refused, where they are and whatever
+    they lack (`{}` used to crash later with KeyError: 'query'); only a line cut short by a
+    crash, the last one, is dropped."""
+    path = tmp_path / "j.jsonl"
+    with Journal(path, "abc", 3) as j:
+        j.append({"op": "answer", "query": 0, "label": 1})
+    with open(path, "a") as f:
+        f.write(line + "\n")
+        if not last:
+            f.write('{"op": "answer", "query": 2, "label": 0}\n')
+    with pytest.raises(JournalError, match=rf"{path}: line 3 is not an answer or an undo"):
+        Journal(path, "abc", 3)
+
+
+def test_journal_refuses_a_file_that_is_no_journal(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_text('{}\n{"op": "answer", "query": 0, "label": 1}\n')
+    with pytest.raises(JournalError, match=rf"{path}: line 1 is not the header"):
+        Journal(path, "abc", 3)
+    assert path.read_text().startswith("{}")  # left as it is, not moved aside
+
+
+def test_annotate_names_the_bad_journal_line_instead_of_crashing(round0):
+    import subprocess
+
+    journal = round0["root"] / "round0" / "answers.journal.jsonl"
+    with Journal(journal, file_sha256(round0["queries"]), 5) as j:
+        j.append({"op": "answer", "query": 0, "label": 1})
+    with open(journal, "a") as f:
+        f.write("{}\n")
+    proc = subprocess.run(h.annotate_command(round0), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode != 0
+    assert f"{journal}: line 3 is not an answer or an undo" in proc.stderr
+    assert "Traceback" not in proc.stderr and "KeyError" not in proc.stderr
+
+
 # ---------------------------------------------------------------- the server over HTTP
 
 
@@ -124,6 +140,23 @@ def post(base, path, body, headers=None):
                    "POST")
 
 
+def post_chunked(base, path, data: bytes, pieces: int = 4):
+    """POST with Transfer-Encoding: chunked (no Content-Length), as a streaming client does."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=20)
+    step = max(1, len(data) // pieces)
+    try:
+        conn.request("POST", path, body=(data[k:k + step] for k in range(0, len(data), step)),
+                     headers={"Content-Type": "application/json"}, encode_chunked=True)
+        reply = conn.getresponse()
+        return reply.status, reply.read()
+    finally:
+        conn.close()
+
+
 def journal_lines(r):
     return (r["root"] / "round0" / "answers.journal.jsonl").read_text().splitlines()
 
@@ -132,8 +165,12 @@ def test_bad_requests_are_refused_and_write_nothing(round0):
     server = h.Server(h.annotate_command(round0))
     try:
         base = server.base
-        assert post(base, "/api/answer", {"query": 0, "label": 1, "seconds": 1.0})[0] == 200
+        # A chunked body within the limit is an answer like any other.
+        assert post_chunked(base, "/api/answer", json.dumps(
+            {"query": 0, "label": 1, "seconds": 1.0}).encode())[0] == 200
         before = journal_lines(round0)
+        key = json.loads(request(base + "/api/state")[1]).get("round", "")
+        padded = json.dumps({"query": 1, "label": 1, "round": key}).encode()
         refusals = {
             "unknown query": post(base, "/api/answer", {"query": 999, "label": 1}),
             "class out of range": post(base, "/api/answer", {"query": 1, "label": 7}),
@@ -147,6 +184,16 @@ def test_bad_requests_are_refused_and_write_nothing(round0):
                                                       {"Host": "evil.example:80"}),
             "body too large": post(base, "/api/answer",
                                    {"query": 1, "label": 1, "pad": "x" * 5000}),
+            # Without a Content-Length: once cut at the limit, the JSON before the padding
+            # was taken as an answer.
+            "chunked body too large": post_chunked(base, "/api/answer",
+                                                   padded + b" " * 5000),
+            "chunked body one byte too large": post_chunked(
+                base, "/api/answer", padded + b" " * (1025 - len(padded))),
+            "a page of another round": post(base, "/api/answer",
+                                            {"query": 1, "label": 1, "round": "0123abcd"}),
+            "undo from a page of another round": post(base, "/api/undo",
+                                                      {"query": 0, "round": "0123abcd"}),
             "second answer (another tab)": post(base, "/api/answer", {"query": 0, "label": 2}),
             "undo of an older answer": post(base, "/api/undo", {"query": 1}),
             "finish with open queries": post(base, "/api/finish", {}),
@@ -158,6 +205,8 @@ def test_bad_requests_are_refused_and_write_nothing(round0):
         expected = {"unknown query": 404, "class out of range": 400, "negative class": 400,
                     "not JSON": 400, "a form from another site": 415,
                     "another host name (DNS rebinding)": 403, "body too large": 413,
+                    "chunked body too large": 413, "chunked body one byte too large": 413,
+                    "a page of another round": 409, "undo from a page of another round": 409,
                     "second answer (another tab)": 409,
                     "undo of an older answer": 409, "finish with open queries": 409,
                     "path outside the images": 404, "pool image of no query": 404,
@@ -196,39 +245,8 @@ def test_off_loopback_a_token_is_needed(round0):
 
 # ---------------------------------------------------------------- in a real browser
 
-needs_browser = pytest.mark.skipif(h.chromium_available() is not None,
-                                   reason=str(h.chromium_available()))
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    d = h.browser(tmp_path_factory.mktemp("chromium-profile"))
-    d.set_page_load_timeout(30)
-    yield d
-    d.quit()
-
-
-def shown_query(driver) -> int:
-    h.wait_ready(driver)
-    return int(driver.execute_script("return document.body.dataset.query"))
-
-
-def click_label(driver, label: int) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.find_element(By.CSS_SELECTOR, f'button.class[data-label="{label}"]').click()
-
-
-def finish_in_page(driver, server) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    h.wait_ready(driver)
-    assert driver.find_element(By.ID, "done").is_displayed()
-    driver.find_element(By.ID, "finish").click()
-    WebDriverWait(driver, 20).until(
-        lambda d: d.execute_script("return document.body.dataset.finished") == "1")
-    assert server.wait(60) == 0, server.output()
+needs_browser = h.needs_browser
+shown_query, click_label, finish_in_page = h.shown_query, h.click_label, h.finish_in_page
 
 
 def simulated(r, tmp_path):
@@ -306,30 +324,53 @@ def test_keyboard_alone_with_undo(round0, driver):
 
 @needs_browser
 def test_killed_server_resumes_with_nothing_lost(round0, driver):
+    """SIGKILL mid-round, then the same command again (the same address): the answers given
+    stay; the page says its last answer was not saved and reconnects by itself; the seconds
+    spent on the query shown when the server died are kept, across a reload too; and the new
+    session's log begins with the killed one's (Snakemake deletes a rerun job's log)."""
+    import time
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
     n = len(pd.read_csv(round0["queries"]))
-    server = h.Server(h.annotate_command(round0))
-    given = {}
+    command = h.annotate_command(round0, "--port", str(h.free_port()))
+    server = h.Server(command)
+    first_url, given = server.url, {}
+
+    def says(text):
+        WebDriverWait(driver, 20).until(
+            lambda d: text in d.find_element("id", "message").text)
+
     try:
         driver.get(server.url)
         for label in (1, 2):
             q = shown_query(driver)
             click_label(driver, label)
             given[q] = label
-        h.wait_ready(driver)
+        interrupted = shown_query(driver)
+        time.sleep(1.5)  # looking at the third query when the server dies
         os.kill(server.proc.pid, signal.SIGKILL)  # no chance to clean up
         server.wait(10)
+        click_label(driver, 3)  # not saved: the page says so and stays on the query
+        says("does not answer")
+        assert shown_query(driver) == interrupted
     finally:
         server.kill()
     assert not os.path.exists(round0["answers"])
-    server = h.Server(h.annotate_command(round0))
+    server = h.Server(command)
     try:
+        assert server.url == first_url
         assert f"{len(given)} of {n} queries answered" in server.output()
-        driver.get(server.url)
-        ids = list(pd.read_csv(round0["queries"])["query"])
-        first_open = next(q for q in ids if q not in given)
-        assert shown_query(driver) == first_open
+        assert "earlier sessions of this round" in server.output()
+        assert server.output().count(f"labelling page: {first_url}") == 2
+        says("Connected again")  # without a reload
+        assert shown_query(driver) == interrupted
+        driver.refresh()  # a reload keeps the seconds too
+        assert shown_query(driver) == interrupted
         assert driver.find_element("id", "progress").text.startswith(
             f"query {len(given) + 1} of {n}")
+        click_label(driver, 4)
+        given[interrupted] = 4
         while len(given) < n:
             q = shown_query(driver)
             click_label(driver, 0)
@@ -339,6 +380,8 @@ def test_killed_server_resumes_with_nothing_lost(round0, driver):
         server.kill()
     answers = artifacts.read_csv(round0["answers"])
     assert dict(zip(answers["query"], answers["label"])) == given
+    seconds = dict(zip(answers["query"], answers["seconds"]))
+    assert seconds[interrupted] >= 1.5, seconds
 
 
 @needs_browser
@@ -390,12 +433,13 @@ def answer_in_browser(driver, url: str, labels: dict, by_keys: bool) -> None:
 
 @pytest.mark.workflow
 @needs_browser
-@pytest.mark.parametrize("evaluation", ["val", None])
-def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluation):
+@pytest.mark.parametrize("evaluation,trials", [("val", 1), (None, 2)])
+def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluation, trials):
     """oracle: human on a folder of images without labels: the query rule serves the page,
     round 0 is answered by clicks, round 1 by keys, and the workflow sieves, trains,
     evaluates (on the labelled evaluation split, or skips it when there is none) and reports
-    by itself."""
+    by itself. With two trials both query jobs of a round run at once from the same first
+    port (the second used to die on it): each page is found by its trial in the terminal."""
     import re
     import subprocess
     import time
@@ -403,8 +447,9 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
     import workflow_helpers as w
 
     data, hidden = h.unlabelled_folder(tmp_path)
-    cfg = w.tiny_config(oracle="human", rounds=1, budget=4, methods=["AMSP+S"],
-                        annotate={"port": 0, "annotator": "ann"})
+    first_port = h.free_port()
+    cfg = w.tiny_config(oracle="human", rounds=1, budget=4, methods=["AMSP+S"], trials=trials,
+                        annotate={"port": first_port, "annotator": "ann"})
     cfg["dataset"] = {"name": "folder", "root": str(data), "resize": 1.0,
                       "evaluation_split": evaluation}
     work = tmp_path / "work"
@@ -416,37 +461,45 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
                              str(work), "--configfile", str(work / "config.yaml"), "--cores",
                              "2"], cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
     exp = work / "results" / "tiny"
-    rounds = [(exp / "warmup/trial0/round0", None, False),
-              (exp / "AMSP+S/trial0/round1", exp / "AMSP+S/trial0/round1/merged.h5", True)]
+    page = re.compile(r"answer the queries of tiny: (\S+), trial (\d+), round (\d+) at\s+"
+                      r"(http://\S+)")
+    ports = {}
     try:
-        seen = 0
-        for folder, merged, by_keys in rounds:
+        for rnd, method, by_keys in ((0, "warmup", False), (1, "AMSP+S", True)):
             deadline = time.time() + 400
-            while True:
+            while True:  # every trial's page of this round, all served at the same time
                 text = (tmp_path / "snakemake.log").read_text()
-                urls = re.findall(r"answer the queries of .* at\s+(http://\S+)", text)
-                if len(urls) > seen:
+                urls = {int(k): url for m, k, r, url in page.findall(text)
+                        if int(r) == rnd and m == method}
+                if len(urls) == trials:
                     break
                 assert proc.poll() is None, text[-4000:]
                 assert time.time() < deadline, "no labelling page:\n" + text[-4000:]
                 time.sleep(0.5)
-            seen += 1
-            labels = h.dominant_labels(str(folder / "queries.csv"),
-                                       str(exp / "superpixels/seeds.h5"),
-                                       merged and str(merged), hidden)
-            answer_in_browser(driver, urls[-1], labels, by_keys)
-            deadline = time.time() + 60
-            while not (folder / "labelled.h5").exists():
-                assert time.time() < deadline, "answers not written"
-                time.sleep(0.3)
-            answers = artifacts.read_csv(folder / "answers.csv")
-            assert dict(zip(answers["query"], answers["label"])) == labels
-            assert (answers["annotator"] == "ann").all()
+            ports[rnd] = {urllib.parse.urlsplit(u).port for u in urls.values()}
+            for trial, url in sorted(urls.items()):
+                folder = exp / f"{method}/trial{trial}/round{rnd}"
+                merged = folder / "merged.h5" if rnd else None
+                labels = h.dominant_labels(str(folder / "queries.csv"),
+                                           str(exp / "superpixels/seeds.h5"),
+                                           merged and str(merged), hidden)
+                answer_in_browser(driver, url, labels, by_keys)
+                deadline = time.time() + 60
+                while not (folder / "labelled.h5").exists():
+                    assert time.time() < deadline, "answers not written"
+                    time.sleep(0.3)
+                answers = artifacts.read_csv(folder / "answers.csv")
+                assert dict(zip(answers["query"], answers["label"])) == labels
+                assert (answers["annotator"] == "ann").all()
         assert proc.wait(600) == 0, (tmp_path / "snakemake.log").read_text()[-4000:]
     finally:
         if proc.poll() is None:
             proc.kill()
         log.close()
+    assert all(len(p) == trials and first_port in p for p in ports.values()), ports
+    for trial in range(trials):
+        query_log = (work / f"results/logs/tiny/query/warmup/trial{trial}/round0.log")
+        assert f"  for tiny: warmup, trial {trial}, round 0" in query_log.read_text()
     assert not (exp / "oracle").exists()  # no ground truth was read for the pool
     metrics = json.loads((exp / "AMSP+S/trial0/round1/metrics.json").read_text())
     assert metrics["clicks"] == 8 and metrics["oracle"] == "human"
@@ -460,7 +513,7 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
         assert 0 <= metrics["miou"] <= 1 and "evaluation_skipped" not in metrics
     assert (exp / "AMSP+S/trial0/round1/model.pt").exists()
     table = pd.read_csv(exp / "report/metrics.csv")
-    assert "annotation_seconds" in table and len(table) == 2
+    assert "annotation_seconds" in table and len(table) == 2 * trials
     assert table["miou"].isna().all() == (evaluation is None)
     query_log = (work / "results/logs/tiny/query/AMSP+S/trial0/round1.log").read_text()
     assert "labelling page: http://127.0.0.1:" in query_log
@@ -494,6 +547,7 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
     server = h.Server([h.ASAL, "annotate", "--config", "config.yaml", "--method", "AMSP+S",
                        "--trial", "0", "--round", "1", "--out", str(tmp_path / "byhand"),
                        "--port", "0", "--finish-when-done"], cwd=work)
+    answers = artifacts.read_csv(r1 / "answers.csv")
     try:
         for q, label in dict(zip(answers["query"], answers["label"])).items():
             assert post(server.base, "/api/answer", {"query": int(q), "label": int(label),

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hmac
 import json
 
-from flask import Flask, abort, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, abort, jsonify, render_template, request, send_file
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .session import Refused, Round
 
@@ -31,7 +31,8 @@ def loopback_host(host_header: str) -> bool:
 
 def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Flask:
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    # One byte over the limit is read, so that a chunked body of MAX_BODY + 1 is told apart.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY + 1
     app.json.sort_keys = False
 
     def refuse(status: int, message: str):
@@ -74,7 +75,7 @@ def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Fla
             # A web page elsewhere can POST text/plain or a form here without asking; it
             # cannot send application/json across origins without a preflight we never allow.
             raise Refused(415, "the body must be sent as application/json")
-        raw = request.get_data(cache=False)
+        raw = read_at_most(MAX_BODY + 1)
         if len(raw) > MAX_BODY:
             abort(413)
         try:
@@ -82,10 +83,34 @@ def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Fla
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise Refused(400, f"the body is not JSON ({err})") from err
 
+    def read_at_most(n: int) -> bytes:
+        """Up to n bytes of the body. A chunked body has no Content-Length: Werkzeug stops
+        reading it at MAX_CONTENT_LENGTH without a word, and a body cut there may even parse
+        (padding after the JSON); reading one byte past the limit tells it apart (413)."""
+        out = b""
+        try:
+            while len(out) < n:
+                chunk = request.stream.read(n - len(out))
+                if not chunk:
+                    break
+                out += chunk
+        except RequestEntityTooLarge:
+            abort(413)
+        return out
+
+    @app.after_request
+    def _close_after_refusal(response):
+        # A refused body may not have been read to its end: the connection cannot carry
+        # another request, so close it rather than read the rest as one.
+        if response.status_code == 413:
+            response.headers["Connection"] = "close"
+        return response
+
     @app.get("/")
     def page():
         return render_template("page.html", title=title, token=token or "",
-                               classes=rnd.classes(), void=rnd.n_classes, n=len(rnd.ids))
+                               classes=rnd.classes(), void=rnd.n_classes, n=len(rnd.ids),
+                               round_key=rnd.key)
 
     @app.get("/api/state")
     def state():
@@ -102,7 +127,8 @@ def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Fla
 
     @app.get("/image/<path:name>")
     def image(name: str):
-        return app.response_class(rnd.image(name), mimetype="image/png")
+        # The original file, as it is on disk (full resolution, its own format).
+        return send_file(rnd.image_file(name), max_age=0)
 
     @app.post("/api/answer")
     def answer():
@@ -114,7 +140,6 @@ def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Fla
 
     @app.post("/api/finish")
     def finish():
-        body()
-        return jsonify(rnd.finish())
+        return jsonify(rnd.finish(body()))
 
     return app

@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -37,6 +38,37 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+        return True
+    except json.JSONDecodeError:
+        return False
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def entry_problem(e) -> str | None:
+    """What makes `e` no journal entry, or None: {"op": "answer", "query": int, "label":
+    int >= 0, "seconds": number >= 0 or null, ...} or {"op": "undo", "query": int, ...}."""
+    if not isinstance(e, dict):
+        return "not a JSON object"
+    if e.get("op") not in ("answer", "undo"):
+        return f"op {e.get('op')!r} is neither 'answer' nor 'undo'"
+    if not _is_int(e.get("query")):
+        return f"query {e.get('query')!r} is not an integer id"
+    if e["op"] == "answer":
+        if not _is_int(e.get("label")) or e["label"] < 0:
+            return f"label {e.get('label')!r} is not a class id"
+        s = e.get("seconds")
+        if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float))
+                              or not math.isfinite(s) or s < 0):
+            return f"seconds {s!r} is not a number of seconds"
+    return None
 
 
 def replay(entries: list[dict]) -> tuple[dict[int, dict], list[int]]:
@@ -83,7 +115,13 @@ class Journal:
                                "(the journal is locked); use its page, or stop it first")
         self._f.seek(0)
         lines = self._f.read().splitlines()
-        header = self._parse(lines[0], 1) if lines else None
+        if len(lines) == 1 and not _is_json(lines[0]):
+            # The header itself cut short by a crash at creation: nothing was answered yet.
+            log.warning("%s: the header is incomplete (a crash mid-write); starting anew",
+                        self.path)
+            self._truncate_last(lines)
+            lines = []
+        header = self._header(lines[0]) if lines else None
         if header is not None and (header.get("queries_sha256") != queries_sha256
                                    or header.get("n_queries") != n_queries):
             # The queries changed (acquire was rerun): keep the old answers aside, start anew.
@@ -100,7 +138,7 @@ class Journal:
             if not line.strip():
                 continue
             try:
-                self.entries.append(self._parse(line, k))
+                value = self._parse(line, k)
             except JournalError:
                 if k == len(lines):  # a line cut short by a crash mid-write: never acknowledged
                     log.warning("%s: line %d is incomplete (a crash mid-write); ignored",
@@ -108,19 +146,34 @@ class Journal:
                     self._truncate_last(lines)
                     break
                 raise
+            self.entries.append(self._check(value, k))
         if header is None:
             self._write({"format": FORMAT, "queries_sha256": queries_sha256,
                          "n_queries": n_queries, "created_utc": now_utc()})
             _sync_dir(self.path.parent)
 
-    def _parse(self, line: str, number: int) -> dict:
+    def _parse(self, line: str, number: int):
         try:
-            value = json.loads(line)
+            return json.loads(line)
         except json.JSONDecodeError as err:
             raise JournalError(f"{self.path}: line {number} is not JSON ({err}); the journal "
                                "was edited by hand? fix or delete that line") from err
-        if not isinstance(value, dict):
-            raise JournalError(f"{self.path}: line {number} is not a JSON object")
+
+    def _header(self, line: str) -> dict:
+        value = self._parse(line, 1)
+        if not isinstance(value, dict) or value.get("format") != FORMAT:
+            raise JournalError(f"{self.path}: line 1 is not the header of an asal journal "
+                               f"(format {FORMAT!r}); it is not a journal of `asal annotate`: "
+                               "move it away")
+        return value
+
+    def _check(self, value, number: int) -> dict:
+        """The entry of line `number`, or JournalError naming the line and what is wrong."""
+        why = entry_problem(value)
+        if why:
+            raise JournalError(f"{self.path}: line {number} is not an answer or an undo "
+                               f"({why}): {json.dumps(value)[:120]}; the journal was edited "
+                               "by hand? fix or delete that line")
         return value
 
     def _truncate_last(self, lines: list[str]) -> None:

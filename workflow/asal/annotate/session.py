@@ -4,7 +4,9 @@ for what an answer may be. The Flask app calls these; they know nothing of HTTP.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -47,11 +49,17 @@ def check_answer(body, n_queries_ids: set[int], n_classes: int) -> tuple[int, in
 
 
 class Round:
-    """The queries of one round and their standing answers. Thread-safe."""
+    """The queries of one round and their standing answers. Thread-safe.
+
+    `key` names the round (its queries file's hash): the page sends it with every request
+    that writes, so a tab left open on an earlier round whose address now serves another
+    round cannot answer the new round's queries of the same number."""
 
     def __init__(self, ds: Dataset, sp_path: str, queries_path: str, merged_path: str | None,
                  journal_path: str, annotator: str):
         self.ds, self.annotator = ds, annotator
+        # The person sees the file as it is, not the pool's working resolution (resize).
+        self.original = dataclasses.replace(ds, resize=1.0)
         self.queries = artifacts.read_csv(queries_path)
         self.ids = [int(q) for q in self.queries["query"]]
         if len(set(self.ids)) != len(self.ids):
@@ -71,9 +79,11 @@ class Round:
             raise artifacts.ArtifactError(f"{queries_path}: images {bad[:3]} are not in "
                                           f"{sp_path}; rerun acquire")
         self.images = set(self.queries["image_name"])  # what the page may show, nothing else
-        self.journal = Journal(journal_path, file_sha256(queries_path), len(self.ids))
+        queries_sha256 = file_sha256(queries_path)
+        self.key = queries_sha256[:16]
+        self.journal = Journal(journal_path, queries_sha256, len(self.ids))
         self.lock = threading.RLock()
-        self._pictures: dict[tuple[int, str], bytes] = {}
+        self._pictures: dict[int, dict[str, bytes]] = {}
         self.finished = threading.Event()
 
     def close(self) -> None:
@@ -94,23 +104,35 @@ class Round:
             standing, order = self.standing()
             open_ = [q for q in self.ids if q not in standing]
             return {"n": len(self.ids), "answered": len(standing),
-                    "open": open_[0] if open_ else None, "last": order[-1] if order else None,
-                    "done": not open_, "finished": self.finished.is_set(),
+                    "open": open_[0] if open_ else None,
+                    "next": open_[1] if len(open_) > 1 else None,
+                    "last": order[-1] if order else None,
+                    "done": not open_, "finished": self.finished.is_set(), "round": self.key,
                     "answers": {str(q): int(e["label"]) for q, e in standing.items()}}
 
     def query_info(self, q: int) -> dict:
         if q not in self.row_of:
             raise Refused(404, f"no query {q} in this round")
         row = self.queries.iloc[self.row_of[q]]
+        i = self.image_index[str(row["image_name"])]
+        pixels = int(self.sp.pixel_offset[i + 1] - self.sp.pixel_offset[i])
         with self.lock:
             standing, _ = self.standing()
         return {"query": q, "position": self.row_of[q] + 1, "image_name": str(row["image_name"]),
-                "size": int(row["size"]), "n_base": int(row["n_base"]),
+                "size": int(row["size"]), "share": int(row["size"]) / max(pixels, 1),
+                "n_base": int(row["n_base"]),
                 "answer": int(standing[q]["label"]) if q in standing else None}
 
     # ---- answering
 
+    def check_round(self, body) -> None:
+        """Refuse a request from a page of another round (see `key`)."""
+        if isinstance(body, dict) and "round" in body and body["round"] != self.key:
+            raise Refused(409, "this page belongs to another round than the one now served "
+                               "at this address; reload the page")
+
     def answer(self, body) -> dict:
+        self.check_round(body)
         q, label, seconds = check_answer(body, set(self.ids), self.n_classes)
         with self.lock:
             if self.finished.is_set():
@@ -124,7 +146,9 @@ class Round:
             return self.state()
 
     def undo(self, body) -> dict:
-        if not isinstance(body, dict) or not isinstance(body.get("query"), int):
+        self.check_round(body)
+        if not isinstance(body, dict) or not isinstance(body.get("query"), int) \
+                or isinstance(body.get("query"), bool):
             raise Refused(400, "the body must be a JSON object {query}: the answer to take back")
         q = body["query"]
         if q not in self.row_of:
@@ -139,7 +163,8 @@ class Round:
                                  "utc": now_utc()})
             return self.state()
 
-    def finish(self) -> dict:
+    def finish(self, body=None) -> dict:
+        self.check_round(body)
         with self.lock:
             state = self.state()
             if not state["done"]:
@@ -159,36 +184,48 @@ class Round:
     # ---- pictures
 
     def _mask(self, q: int) -> tuple[np.ndarray, np.ndarray]:
+        """The original image of query q and the region's mask at its size."""
         row = self.queries.iloc[self.row_of[q]]
-        i = self.image_index[str(row["image_name"])]
+        name = str(row["image_name"])
+        i = self.image_index[name]
         lo, hi = int(self.sp.sp_offset[i]), int(self.sp.sp_offset[i + 1])
         region = np.asarray(self.merged[lo:hi]) if self.merged is not None else \
             np.arange(lo, hi, dtype=np.int64)
         local = np.asarray(self.sp.local_map(i))
-        image = self.ds.read_image(str(row["image_name"]))
-        if image.shape[:2] != local.shape:
-            raise artifacts.ArtifactError(f"{self.ds.image_path(row['image_name'])}: image is "
-                                          f"{image.shape[:2]} but its superpixels in "
-                                          f"{self.sp_path} are {local.shape}; rerun superpixelize")
-        return image, regions.query_mask(region, local, int(row["region"]))
+        image = self.original.read_image(name)
+        (h, w), (big_h, big_w) = local.shape, image.shape[:2]
+        r = self.ds.resize
+        if abs(round(big_h * r) - h) > 1 or abs(round(big_w * r) - w) > 1:
+            raise artifacts.ArtifactError(
+                f"{self.ds.image_path(name)}: image is {big_w}x{big_h}, which at resize {r} "
+                f"does not give its superpixels' {w}x{h} in {self.sp_path}; the image changed "
+                "since superpixelize ran: rerun it")
+        mask = regions.query_mask(region, local, int(row["region"]))
+        return image, regions.upscale_mask(mask, image.shape[:2])
 
     def picture(self, q: int, kind: str) -> bytes:
+        """PNG of the view (whole image) or the crop (zoom) of query q; both are made
+        together, once, and kept for the last 16 queries."""
         if q not in self.row_of:
             raise Refused(404, f"no query {q} in this round")
-        key = (q, kind)
         with self.lock:
-            if key not in self._pictures:
-                image, mask = self._mask(q)
-                render = regions.render_view if kind == "view" else regions.render_crop
-                if len(self._pictures) > 64:
-                    self._pictures.clear()
-                self._pictures[key] = regions.png_bytes(render(image, mask))
-            return self._pictures[key]
+            made = self._pictures.get(q)
+        if made is None:  # drawn outside the lock: answers are never kept waiting by a picture
+            image, mask = self._mask(q)
+            view = regions.render_view(image, mask)
+            made = {"view": regions.png_bytes(view),
+                    "crop": regions.png_bytes(regions.render_crop(view, mask))}
+            with self.lock:
+                if len(self._pictures) >= 16:  # a full-size PNG each: keep a few
+                    self._pictures.pop(next(iter(self._pictures)))
+                self._pictures[q] = made
+        return made[kind]
 
-    def image(self, name: str) -> bytes:
+    def image_file(self, name: str) -> Path:
+        """The original file of an image of this round's queries (nothing else is served)."""
         if name not in self.images:
             raise Refused(404, f"{name!r} is not an image of this round's queries")
-        return regions.png_bytes(self.ds.read_image(name))
+        return Path(self.ds.image_path(name))
 
     def classes(self) -> list[dict]:
         out = [{"id": k, "name": n, "rgb": [int(c) for c in self.ds.palette[k]],

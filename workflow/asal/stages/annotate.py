@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import getpass
 import logging
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -44,24 +46,40 @@ def add_arguments(p) -> None:
     p.add_argument("--journal", default=None, help="the answers journal; default: "
                    "answers.journal.jsonl beside --answers (keep it: it is how a killed "
                    "server resumes)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on; anything but "
+    p.add_argument("--host", default=None, help="address to listen on (default: the "
+                   "config's annotate.host with --config, else 127.0.0.1); anything but "
                    "loopback needs a token (made and printed in the page's address)")
-    p.add_argument("--port", type=int, default=8765, help="first port tried (0: any free)")
+    p.add_argument("--port", type=int, default=None, help="first port tried, the next free one "
+                   f"taken (default: annotate.port with --config, else {server.DEFAULT_PORT}; "
+                   "0: any free)")
     p.add_argument("--token", default=None, help="require this token (default: a random one "
                    "off loopback, none on loopback)")
-    p.add_argument("--annotator", default=None, help="who answers (default: the login name)")
-    p.add_argument("--title", default=None, help="heading of the page")
-    p.add_argument("--finish-when-done", action="store_true",
-                   help="end as soon as the last query is answered, without the Finish button")
+    p.add_argument("--annotator", default=None, help="who answers (default: annotate.annotator "
+                   "with --config, else the login name)")
+    p.add_argument("--title", default=None, help="heading of the page, and the name of the "
+                   "round beside its address in the terminal and the log (default: experiment, "
+                   "method, trial and round with --config)")
+    p.add_argument("--finish-when-done", action="store_true", default=None,
+                   help="end as soon as the last query is answered, without the Finish button "
+                   "(default: annotate.finish_when_done with --config)")
+
+
+PAGE_DEFAULTS = {"host": "127.0.0.1", "port": server.DEFAULT_PORT, "annotator": None,
+                 "finish_when_done": False, "title": None}
 
 
 def main(args):
+    settings = dict(PAGE_DEFAULTS)
     if args.config:
         if not args.method or not args.out:
             raise SystemExit("error: asal annotate --config needs --method and --out")
-        for key, value in inputs_from_config(args.config, args.method, args.trial, args.round,
-                                             args.out).items():
+        inputs, page = from_config(args.config, args.method, args.trial, args.round, args.out)
+        for key, value in inputs.items():
             setattr(args, key, value)
+        settings.update(page)
+    for key in PAGE_DEFAULTS:  # the command line over the config over the defaults
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
     missing = [f"--{k.replace('_', '-')}" for k in ("dataset", "superpixels", "queries",
                                                     "answers", "labelled_out")
                if getattr(args, k) is None]
@@ -69,8 +87,9 @@ def main(args):
         raise SystemExit(f"error: asal annotate needs {', '.join(missing)} (or --config "
                          "with --method, --trial, --round and --out)")
     return annotate(args.dataset, args.superpixels, args.queries, args.merged, args.labelled,
-                    args.round, args.answers, args.labelled_out, args.journal, args.host,
-                    args.port, args.token, args.annotator, args.title, args.finish_when_done)
+                    args.round, args.answers, args.labelled_out, args.journal, settings["host"],
+                    settings["port"], args.token, settings["annotator"], settings["title"],
+                    settings["finish_when_done"])
 
 
 def journal_beside(answers_path: str) -> str:
@@ -78,15 +97,58 @@ def journal_beside(answers_path: str) -> str:
     return str(Path(answers_path).with_name(JOURNAL_NAME))
 
 
-def inputs_from_config(config_paths: list[str], method: str, trial: int, round: int,
-                       out_dir: str) -> dict:
+def from_config(config_paths: list[str], method: str, trial: int, round: int,
+                out_dir: str) -> tuple[dict, dict]:
     """The files `asal annotate` reads for (method, trial, round) of an experiment, as the
-    workflow's query rule would pass them; the outputs go into `out_dir`."""
-    from ..experiment.config import dataset_settings, load_config
+    workflow's query rule would pass them, the outputs in `out_dir`; and the page's settings
+    from the config's `annotate:` section (host, port, annotator, finish_when_done) with the
+    rule's title."""
+    from ..experiment.config import load_config
+
+    config = load_config(config_paths)
+    page = {k: v for k, v in (config.get("annotate") or {}).items() if k in PAGE_DEFAULTS}
+    page["title"] = f"{config['experiment']}: {method}, trial {trial}, round {round}"
+    return inputs_from_config(config, method, trial, round, out_dir), page
+
+
+def history_beside(journal_path: str) -> Path:
+    """The round's own log, kept across restarts: answers.journal.log beside the journal."""
+    return Path(journal_path).with_suffix(".log")
+
+
+@contextlib.contextmanager
+def session_history(path: Path):
+    """Append this session's log lines to `path`, after showing the earlier sessions' lines.
+
+    Snakemake deletes a job's log before it runs the job again, so the query log of a round
+    served, killed and served again would only tell the last session; this file is not the
+    rule's log and grows with every session, and each new session repeats it on the terminal
+    (and so in the rule's log)."""
+    if path.exists() and path.stat().st_size:
+        print(f"  asal: earlier sessions of this round ({path}):\n"
+              + "".join(f"    {line}\n" for line in
+                        path.read_text(encoding="utf-8", errors="replace").splitlines()),
+              file=sys.stderr, flush=True)
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                           "%Y-%m-%d %H:%M:%S"))
+    logger = logging.getLogger("asal")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def inputs_from_config(config: dict, method: str, trial: int, round: int,
+                       out_dir: str) -> dict:
+    """The files `asal annotate` reads for (method, trial, round) of an experiment (a loaded
+    config), as the workflow's query rule would pass them; the outputs go into `out_dir`."""
+    from ..experiment.config import dataset_settings
     from ..experiment.methods import superpixel_kind
     from ..store import layout
 
-    config = load_config(config_paths)
     exp, kind = config["experiment"], superpixel_kind(config, method)
     source = layout.source_method(method, round, kind)
     merged = layout.round_path("merged", exp, source, trial, round) if round > 0 else None
@@ -126,10 +188,14 @@ def annotate(dataset_cfg: dict, sp_path: str, queries_path: str, merged_path: st
                                                         block_rows)
         rnd = stack.enter_context(contextlib.closing(
             Round(ds, sp_path, queries_path, merged_path, journal_path, annotator)))
+        # Only now, holding the journal's lock: a refused second server writes no history.
+        stack.enter_context(session_history(history_beside(journal_path)))
+        log.info("annotate: session of %s (pid %d) on %s", annotator, os.getpid(), queries_path)
         if rnd.state()["done"]:
             log.info("%s: every query already has an answer; writing them", journal_path)
         else:
-            server.serve(rnd, host, port, token, title or f"round {round}",
+            server.serve(rnd, host, port, token,
+                         title or f"round {round} of {Path(queries_path).parent}",
                          finish_when_done, on_address)
         given = rnd.answers()
         entries = [given[int(q)] for q in queries["query"]]

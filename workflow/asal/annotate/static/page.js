@@ -1,5 +1,10 @@
 // The labelling page: one query at a time; answers go to the server, which journals each
 // before it replies, so the page only moves on once an answer is safe on disk.
+//
+// No answer without a deliberate choice: the focus is taken off the buttons whenever a query
+// is shown, and Enter or Space on a button answers only if that button got the focus while
+// this query was on screen. A page of another round (the address now serves the next one)
+// never answers: every request that writes names the round it was made for.
 (function () {
   "use strict";
   const A = window.ASAL;
@@ -7,16 +12,87 @@
   const headers = {"Content-Type": "application/json"};
   if (A.token) headers["X-Asal-Token"] = A.token;
   const tok = A.token ? "?token=" + encodeURIComponent(A.token) : "";
-  let state = null, current = null, shownAt = 0, busy = false, digits = "", digitTimer = null;
+  let state = null, current = null, busy = false, digits = "", digitTimer = null;
+  let shown = 0, focusedAt = -1;  // how many queries were shown; when a button got the focus
+  let offline = null, stale = false;
 
   function message(text) { $("message").textContent = text || ""; }
+  function ready(flag) { document.body.dataset.ready = flag ? "1" : "0"; }
+
+  // Seconds on the shown query, counted while the page is visible and kept in this tab's
+  // sessionStorage: a reload (the server killed and started again) loses none of them.
+  const timer = {
+    q: null, before: 0, since: null,
+    key(q) { return `asal:${A.round}:${q}`; },
+    read(q) { try { return Number(sessionStorage.getItem(this.key(q))) || 0; } catch (e) { return 0; } },
+    seconds() { return this.before + (this.since === null ? 0 : (performance.now() - this.since) / 1000); },
+    save() {
+      if (this.q === null) return;
+      try { sessionStorage.setItem(this.key(this.q), String(this.seconds())); } catch (e) { /* none */ }
+    },
+    start(q) {  // the same query shown again (after a failed answer) keeps its time running
+      if (this.q === q) return;
+      this.save();
+      this.q = q; this.before = this.read(q);
+      this.since = document.hidden ? null : performance.now();
+    },
+    pause() { if (this.since !== null) { this.before = this.seconds(); this.since = null; } this.save(); },
+    resume() { if (this.q !== null && this.since === null) this.since = performance.now(); },
+    forget(q) {
+      try { sessionStorage.removeItem(this.key(q)); } catch (e) { /* none */ }
+      if (this.q === q) { this.q = null; this.before = 0; this.since = null; }
+    },
+  };
+  document.addEventListener("visibilitychange", () => (document.hidden ? timer.pause() : timer.resume()));
+  window.addEventListener("pagehide", () => timer.save());
+  setInterval(() => timer.save(), 2000);
 
   async function call(method, path, body) {
-    const r = await fetch(path + (method === "GET" ? tok : ""),
-      {method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-       cache: "no-store"});
-    const data = await r.json().catch(() => ({error: "no reply"}));
+    let r;
+    try {
+      r = await fetch(path + (method === "GET" ? tok : ""),
+        {method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+         cache: "no-store"});
+    } catch (err) {
+      lost();
+      return {ok: false, status: 0, data: {error: "no reply"}};
+    }
+    const data = await r.json().catch(() => ({error: `no reply (HTTP ${r.status})`}));
     return {ok: r.ok, status: r.status, data};
+  }
+
+  // The server does not answer (stopped, killed): say so, and come back by itself once it is
+  // served again at this address. Nothing is resent: the person answers again.
+  function lost() {
+    message("The server does not answer (was it stopped?). Answers already given are safe " +
+            "on disk; the last one was not saved. Start it again: this page reconnects by itself.");
+    if (offline === null) offline = setInterval(reconnect, 1500);
+  }
+
+  async function reconnect() {
+    let r;
+    try { r = await fetch("/api/state" + tok, {cache: "no-store"}); } catch (err) { return; }
+    if (r.status === 403) {  // served again, with another token: only its address opens it
+      clearInterval(offline);
+      offline = null;
+      message("The server is back with a new token: open the address it printed.");
+      return;
+    }
+    if (!r.ok) return;
+    clearInterval(offline);
+    offline = null;
+    message("Connected again.");
+    await refresh();
+  }
+
+  function goneStale() {
+    stale = true;
+    current = null;
+    $("ask").hidden = true;
+    $("done").hidden = true;
+    message("This address now serves another round than the one this page was opened for: " +
+            "reload the page.");
+    ready(true);
   }
 
   function progress() {
@@ -36,63 +112,89 @@
     if (done) $("finish").focus();
   }
 
+  // Off the buttons: a focus left by the last click must not answer the next query.
+  function dropFocus() {
+    const a = document.activeElement;
+    if (a && a !== document.body && typeof a.blur === "function") a.blur();
+    $("answers").focus({preventScroll: true});
+  }
+
   async function show(q) {
     const r = await call("GET", `/api/query/${q}`);
-    if (!r.ok) { message(r.data.error); return; }
+    if (!r.ok) { if (r.status) message(r.data.error); return; }
     current = r.data;
+    shown += 1;
+    dropFocus();
     const base = `/query/${q}/`;
     $("view").src = base + "view.png" + tok;
     $("crop").src = base + "crop.png" + tok;
     $("original").href = "/image/" + encodeURIComponent(current.image_name) + tok;
-    $("caption").textContent = `${current.image_name}: region of ${current.size} px` +
+    const pct = 100 * current.share;
+    $("caption").textContent = `${current.image_name}: region of ${current.size} px, ` +
+      `${pct >= 1 ? Math.round(pct) : pct.toFixed(1)}% of the image` +
       (current.n_base > 1 ? ` (${current.n_base} superpixels)` : "");
     document.querySelectorAll("button.class").forEach((b) =>
       b.classList.toggle("chosen", Number(b.dataset.label) === current.answer));
-    shownAt = performance.now();
+    timer.start(q);
     document.body.dataset.query = String(q);
+    if (state.next !== null && state.next !== undefined && state.next !== q) {
+      new Image().src = `/query/${state.next}/view.png` + tok;  // drawn while this one is read
+    }
   }
 
   async function refresh(q) {
     const r = await call("GET", "/api/state");
-    if (!r.ok) { message(r.data.error); return; }
+    if (!r.ok) { if (r.status) message(r.data.error); ready(true); return; }
+    if (r.data.round !== A.round) { goneStale(); return; }
     state = r.data;
     render();
     const target = q !== undefined && q !== null ? q : state.open;
     if (!state.done && target !== null) await show(target);
-    document.body.dataset.ready = "1";
+    ready(true);
+  }
+
+  async function send(path, body) {
+    busy = true;
+    ready(false);
+    const r = await call("POST", path, {...body, round: A.round});
+    busy = false;
+    if (r.status === 409 && r.data.error && r.data.error.includes("another round")) {
+      goneStale();
+    }
+    return r;
   }
 
   async function answer(label) {
-    if (busy || !current || state.done) return;
-    busy = true;
-    document.body.dataset.ready = "0";
-    const seconds = (performance.now() - shownAt) / 1000;
-    const r = await call("POST", "/api/answer", {query: current.query, label, seconds});
-    busy = false;
-    if (r.ok) { message(""); state = r.data; } else { message(r.data.error); }
+    if (busy || stale || !current || !state || state.done) return;
+    const q = current.query;
+    const seconds = Math.min(timer.seconds(), 86400);
+    const r = await send("/api/answer", {query: q, label, seconds});
+    if (stale) return;
+    if (r.status === 0) { ready(true); return; }  // not saved: the query stays, its time runs on
+    if (r.ok) { timer.forget(q); message(""); state = r.data; } else { message(r.data.error); }
+    if (r.status === 409) timer.forget(q);  // answered elsewhere (another tab)
     await refresh();
   }
 
   async function undo() {
-    if (busy || !state || state.last === null) return;
-    busy = true;
-    document.body.dataset.ready = "0";
+    if (busy || stale || !state || state.last === null) return;
     const q = state.last;
-    const r = await call("POST", "/api/undo", {query: q});
-    busy = false;
-    if (!r.ok) { message(r.data.error); await refresh(); return; }
+    const r = await send("/api/undo", {query: q});
+    if (stale) return;
+    if (!r.ok) { if (r.status) message(r.data.error); await refresh(); return; }
     message(`answer to query ${q} taken back`);
     await refresh(q);
   }
 
   async function finish() {
-    if (busy) return;
-    busy = true;
-    const r = await call("POST", "/api/finish", {});
-    busy = false;
-    if (!r.ok) { message(r.data.error); await refresh(); return; }
+    if (busy || stale) return;
+    const r = await send("/api/finish", {});
+    if (stale) return;
+    if (!r.ok) { if (r.status) message(r.data.error); await refresh(); return; }
     state = r.data;
+    message("");
     render();
+    ready(true);
     document.body.dataset.finished = "1";
   }
 
@@ -103,14 +205,25 @@
     if (k >= 0 && k < A.classes.length) answer(k);
   }
 
-  document.querySelectorAll("button.class").forEach((b) =>
-    b.addEventListener("click", () => answer(Number(b.dataset.label))));
-  $("undo").addEventListener("click", undo);
-  $("undo-done").addEventListener("click", undo);
+  document.querySelectorAll("button.class").forEach((b) => {
+    b.addEventListener("focus", () => { focusedAt = shown; });
+    b.addEventListener("click", (e) => {
+      // detail 0: the click came from the keyboard (Enter, Space) on the focused button.
+      if (e.detail === 0 && focusedAt !== shown) {
+        message("Choose with a click, a number key, or Tab to a button first.");
+        return;
+      }
+      answer(Number(b.dataset.label));
+    });
+  });
+  [$("undo"), $("undo-done")].forEach((b) => b.addEventListener("click", () => {
+    undo();
+    dropFocus();
+  }));
   $("finish").addEventListener("click", finish);
 
   document.addEventListener("keydown", (e) => {
-    if (e.altKey || e.metaKey) return;
+    if (e.altKey || e.metaKey || e.repeat) return;
     if ((e.ctrlKey && e.key === "z") || (!e.ctrlKey && (e.key === "u" || e.key === "Backspace"))) {
       e.preventDefault(); undo(); return;
     }
