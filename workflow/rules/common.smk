@@ -16,8 +16,8 @@ if shutil.which("asal") is None:
     shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 from asal.experiment.config import dataset_settings
-from asal.experiment.methods import (ConfigError, check_methods, stage_settings,
-                                     superpixel_kind, superpixel_settings)
+from asal.experiment.methods import (ConfigError, check_methods, method_info, stage_settings,
+                                     superpixel_kind, superpixel_settings, sweep_sizes)
 from asal.stages.draw import draw_settings
 from asal.store import layout
 
@@ -36,7 +36,7 @@ except ConfigError as err:
 FULL_ON = layout.FULL in METHODS
 METHODS = [m for m in METHODS if m != layout.FULL]
 BASELINE = (config.get("report") or {}).get("baseline", "SP")
-if BASELINE is not None and BASELINE not in METHODS:
+if BASELINE is not None and BASELINE not in config["methods"]:  # a sweep pairs by size
     logger.warning(f"config: report.baseline {BASELINE!r} is not among the methods {METHODS}: "
                    "the report has no paired differences (name one of the methods to get them)")
     BASELINE = None
@@ -98,12 +98,14 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"config: {err}")
 KINDS = sorted(set(KIND_OF.values()))
-ALGORITHM_KIND_RE = "|".join(layout.ALGORITHM_KINDS)
+# seeds, slic, or either at another size than the experiment's (seeds@16px)
+ALGORITHM_KIND_RE = f"(?:{'|'.join(layout.ALGORITHM_KINDS)})(?:@\\d+px)?"
 try:  # a bad superpixel setting is refused before any job, naming its key
     from asal.method.superpixels import SeedsSpec
 
-    for _kind in sorted(set(KINDS) & set(layout.ALGORITHM_KINDS)):
-        SeedsSpec(**superpixel_settings(config, _kind))
+    for _kind in KINDS:
+        if _kind != "oracle":
+            SeedsSpec(**superpixel_settings(config, _kind))
 except (ValueError, TypeError) as err:
     raise WorkflowError(f"config: {err}")
 if HUMAN and any(kind == "oracle" for kind in KINDS):
@@ -115,6 +117,20 @@ WARMUP_OF = {m: layout.warmup_method(k) for m, k in KIND_OF.items()}
 WARMUPS = sorted(set(WARMUP_OF.values()))
 REPORT_TABLE = P(layout.REPORT_TABLE)
 REPORT_PLOT = P(layout.REPORT_PLOT)
+REPORT_SETTINGS = config.get("report") or {}
+if REPORT_SETTINGS.get("figure") == "size" and not sweep_sizes(config):
+    raise WorkflowError("config: report.figure: size draws mIoU against base superpixel size; "
+                        "list the sizes under sweep.superpixel_size")
+# The report reads each kind's achieved superpixel size and the classes' pool shares.
+REPORT_SUPERPIXELS = [P(layout.SUPERPIXELS).format(spx=k) for k in KINDS if k != "oracle"]
+REPORT_ORACLE = [] if HUMAN else [P(layout.ORACLE_TABLE).format(spx=KIND_OF.get(BASELINE)
+                                                                 or KINDS[0])]
+WHAT_RAN = (f"{EXP}: {len(TRIALS)} trial(s); a warm-up of {WARMUP_BUDGET} clicks, then "
+            f"{config['rounds']} round(s) of {config['budget']} clicks; "
+            f"model {config['train']['model']}, {config['train']['iterations']} iterations; "
+            f"dataset {DATASET['name']} at resize {DATASET.get('resize', 1.0)}; base "
+            f"superpixels {', '.join(KINDS)} (target {config['superpixels']['size']} px unless "
+            "marked).")
 
 METHOD_RE = "|".join(re.escape(m) for m in METHODS)
 WARMUP_RE = "|".join(re.escape(m) for m in WARMUPS)

@@ -3,7 +3,9 @@
 
 rule report:
     input:
-        all_metrics(),
+        metrics=all_metrics(),
+        superpixels=REPORT_SUPERPIXELS,
+        oracle=REPORT_ORACLE,
     output:
         table=REPORT_TABLE,
         plot=report(REPORT_PLOT, caption="../report/miou_vs_clicks.rst", category="1. Results"),
@@ -13,10 +15,16 @@ rule report:
         paired=P(layout.REPORT_PAIRED),
         purity=report(P(layout.REPORT_PURITY), caption="../report/purity_vs_size.rst",
                       category="1. Results"),
+        figure=report(P(layout.REPORT_FIGURE), caption="../report/figure.rst",
+                      category="1. Results"),
     params:
-        title=f"{EXP}: mIoU vs clicks (mean; band: range over {len(TRIALS)} trials)",
+        title=f"asal report: {EXP}",
         warmups=spec_json(WARMUP_OF),
         baseline=f"--baseline {shlex.quote(BASELINE)}" if BASELINE else "",
+        figure=REPORT_SETTINGS.get("figure", "clicks"),
+        info=spec_json(method_info(config, METHODS)),
+        what_ran=WHAT_RAN,
+        oracle=lambda wildcards, input: optional("--oracle-table", input.oracle),
     log:
         LOG("report", "experiment"),
     benchmark:
@@ -26,10 +34,12 @@ rule report:
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal report --metrics {input} --table {output.table} --plot {output.plot}"
+        "asal report --metrics {input.metrics} --table {output.table} --plot {output.plot}"
         " --rounds {output.rounds} --rounds-csv {output.rounds_csv} {params.baseline}"
-        " --paired {output.paired} --purity {output.purity} --warmup-of {params.warmups:q} --title {params.title:q}"
-        " > {log} 2>&1"
+        " --paired {output.paired} --purity {output.purity} --warmup-of {params.warmups:q}"
+        " --figure {params.figure} --figure-out {output.figure} --methods-info {params.info:q}"
+        " --superpixels {input.superpixels} {params.oracle} --what-ran {params.what_ran:q}"
+        " --title {params.title:q} > {log} 2>&1"
 
 
 rule draw:

@@ -37,17 +37,42 @@ BUILTIN_METHODS: dict[str, dict] = {
 }
 
 STAGE_SECTIONS = ("merge", "acquire", "sieve")
-METHOD_KEYS = set(STAGE_SECTIONS) | {"merge_until_round", "base", "superpixels"}
+METHOD_KEYS = set(STAGE_SECTIONS) | {"merge_until_round", "base", "superpixels",
+                                     "superpixel_size"}
+# A method run at another base superpixel size than the experiment's is named
+# <method>@<size>px, and so are its superpixels (seeds@16px); `sweep.superpixel_size` makes
+# one such method per listed method and size.
+SIZE_MARK = "@"
 
 
 class ConfigError(ValueError):
     """A config value is wrong; the message names the key."""
 
 
+def sized_name(method: str, size: int) -> str:
+    """The name of `method` run on base superpixels of `size` px (the sweep's methods)."""
+    return f"{method}{SIZE_MARK}{int(size)}px"
+
+
+def sweep_sizes(config: dict) -> list[int]:
+    """The base superpixel sizes of `sweep.superpixel_size` (empty without a sweep)."""
+    return [int(s) for s in ((config.get("sweep") or {}).get("superpixel_size") or [])]
+
+
+def sweep_definitions(config: dict) -> dict[str, dict]:
+    """One method per listed method and swept size: {base: method, superpixel_size: size}."""
+    return {sized_name(m, size): {"base": m, "superpixel_size": size}
+            for m in config["methods"] if m != FULL for size in sweep_sizes(config)}
+
+
 def all_methods(config: dict) -> dict[str, dict]:
-    """Built-in methods plus the config's `method_definitions` (which may extend a `base`)."""
+    """Built-in methods plus the config's `method_definitions` (which may extend a `base`)
+    and the methods of a superpixel-size sweep."""
     methods = copy.deepcopy(BUILTIN_METHODS)
-    for name, definition in (config.get("method_definitions") or {}).items():
+    definitions = {**(config.get("method_definitions") or {})}
+    for name, definition in sweep_definitions(config).items():
+        definitions.setdefault(name, definition)
+    for name, definition in definitions.items():
         unknown = set(definition) - METHOD_KEYS
         if unknown:
             raise ConfigError(f"method_definitions.{name}: unknown keys {sorted(unknown)}; "
@@ -67,11 +92,24 @@ def all_methods(config: dict) -> dict[str, dict]:
     return methods
 
 
+def method_names(config: dict) -> list[str]:
+    """The methods an experiment runs: the config's list, or with `sweep.superpixel_size`
+    each listed method at every swept size (Full, which has no superpixels, once)."""
+    names = list(config["methods"])
+    if not sweep_sizes(config):
+        return names
+    return list(sweep_definitions(config)) + ([FULL] if FULL in names else [])
+
+
 def check_methods(config: dict) -> list[str]:
-    """The config's method names, checked; `Full` (the fully supervised ceiling: every pool
-    pixel labelled, the experiment's training recipe, once per trial) may be among them."""
+    """The experiment's method names (method_names), checked; `Full` (the fully supervised
+    ceiling: every pool pixel labelled, the experiment's training recipe, once per trial) may
+    be among them."""
     known = all_methods(config)
     names = list(config["methods"])
+    sizes = sweep_sizes(config)
+    if len(set(sizes)) != len(sizes):
+        raise ConfigError(f"sweep.superpixel_size: a size is listed twice ({sizes})")
     for name in names:
         if name.startswith(WARMUP):
             raise ConfigError(f"methods: names starting with {WARMUP!r} are reserved for the "
@@ -85,31 +123,59 @@ def check_methods(config: dict) -> list[str]:
                           "(every pool pixel labelled); give your method another name")
     if len(set(names)) != len(names):
         raise ConfigError("methods: a method is listed twice")
-    return names
+    return method_names(config)
+
+
+def superpixel_size(config: dict, method: str) -> int:
+    """The target base superpixel size (px) a method works on: its own `superpixel_size`,
+    else the experiment's `superpixels.size`."""
+    if method.startswith(WARMUP):
+        return split_kind(superpixel_kind(config, method), config)[1]
+    size = all_methods(config)[method].get("superpixel_size")
+    return int(config["superpixels"]["size"] if size is None else size)
+
+
+def split_kind(kind: str, config: dict) -> tuple[str, int]:
+    """(algorithm, target size) of a superpixel kind such as seeds, slic@64px or oracle."""
+    algorithm, mark, size = kind.partition(SIZE_MARK)
+    if not mark:
+        return algorithm, int(config["superpixels"]["size"])
+    if not (size.endswith("px") and size[:-2].isdigit()):
+        raise ConfigError(f"superpixels {kind!r}: a sized kind reads <algorithm>@<size>px")
+    return algorithm, int(size[:-2])
 
 
 def superpixel_kind(config: dict, method: str) -> str:
     """Which base superpixels a method (or a warm-up pseudo-method) works on: its own
-    `superpixels` key, else the experiment's `superpixels.algorithm` (default seeds)."""
+    `superpixels` key, else the experiment's `superpixels.algorithm` (default seeds), marked
+    with its size when that is not the experiment's (seeds@16px). Methods of one kind share
+    the superpixels, the oracle table and the warm-up."""
     if method.startswith(WARMUP):
         return method[len(WARMUP) + 1:] or "seeds"
     default = (config.get("superpixels") or {}).get("algorithm", "seeds")
-    kind = all_methods(config)[method].get("superpixels", default)
+    definition = all_methods(config)[method]
+    kind = definition.get("superpixels", default)
     if kind not in SUPERPIXEL_KINDS:
         raise ConfigError(f"method {method}: superpixels {kind!r}, use one of "
                           f"{SUPERPIXEL_KINDS}")
+    size = definition.get("superpixel_size")
+    if kind in ALGORITHM_KINDS and size is not None and \
+            int(size) != int(config["superpixels"]["size"]):
+        return f"{kind}{SIZE_MARK}{int(size)}px"
     return kind
 
 
 def superpixel_settings(config: dict, kind: str) -> dict:
-    """The `superpixels` settings that make base superpixels of `kind` (seeds or slic):
-    the experiment's, with `algorithm` set to the kind and the other algorithm's keys left
-    out, so that changing them reruns nothing."""
-    if kind not in ALGORITHM_KINDS:
+    """The `superpixels` settings that make base superpixels of `kind` (seeds or slic,
+    optionally sized: seeds@16px): the experiment's, with `algorithm` (and `size`) set by the
+    kind and the other algorithm's keys left out, so that changing them reruns nothing."""
+    algorithm, size = split_kind(kind, config)
+    if algorithm not in ALGORITHM_KINDS:
         raise ConfigError(f"superpixels: {kind!r} is not made by an algorithm; use one of "
                           f"{ALGORITHM_KINDS}")
-    settings = dict(config["superpixels"], algorithm=kind)
-    unused = SLIC_ONLY if kind == "seeds" else SEEDS_ONLY
+    settings = dict(config["superpixels"], algorithm=algorithm, size=size)
+    settings.pop("sweep", None)
+    unused = SLIC_ONLY if algorithm == "seeds" else SEEDS_ONLY
     return {k: v for k, v in settings.items() if k not in unused}
 
 
@@ -128,6 +194,24 @@ def stage_settings(config: dict, method: str, stage: str, round: int | None = No
     if stage == "sieve":
         if settings.get("threshold") == "none":
             return {"threshold": "none"}
-        if settings.get("min_size") is None:
-            settings["min_size"] = 2 * int(config["superpixels"]["size"])  # authors: 512 at 256
+        if settings.get("min_size") is None:  # authors: 512 at 256
+            settings["min_size"] = 2 * superpixel_size(config, method)
     return settings
+
+
+def method_info(config: dict, methods: list[str]) -> dict[str, dict]:
+    """What the report needs to know of each method: the listed method it was made from by a
+    size sweep (else itself), its base superpixel size and kind, the label of its row and the
+    paper's number for it (report.labels, report.paper; a sweep method takes its base's)."""
+    report = config.get("report") or {}
+    labels, paper = report.get("labels") or {}, report.get("paper") or {}
+    swept = sweep_definitions(config)
+    out = {}
+    for m in methods:
+        base = swept[m]["base"] if m in swept else m
+        out[m] = {"base": base, "size": superpixel_size(config, m),
+                  "kind": superpixel_kind(config, m),
+                  "label": labels.get(m, m if m not in swept else
+                                      f"{labels.get(base, base)} {SIZE_MARK}{swept[m]['superpixel_size']}px"),
+                  "paper": paper.get(m)}
+    return out

@@ -22,20 +22,27 @@ def t_interval(diffs: np.ndarray, level: float = 0.95) -> tuple[float, float, fl
     return mean, mean - half, mean + half
 
 
-def paired_differences(table: pd.DataFrame, baseline: str, value: str = "miou",
-                       level: float = 0.95) -> pd.DataFrame:
+def paired_differences(table: pd.DataFrame, baseline: str | dict[str, str],
+                       value: str = "miou", level: float = 0.95) -> pd.DataFrame:
     """For every method but the baseline, at every round: the per-trial differences
     (method - baseline, columns trial_K), their mean and confidence interval. Only trials
-    that both methods ran are paired."""
-    base = table[table["method"] == baseline].set_index(["round", "trial"])[value]
+    that both methods ran are paired. `baseline` is one method for all, or each method's own
+    (a size sweep pairs every method with the baseline at its size); methods without one are
+    left out."""
+    partner = baseline if isinstance(baseline, dict) else {
+        m: baseline for m in table["method"].unique() if m != baseline}
     rows = []
-    for method, part in table[table["method"] != baseline].groupby("method", sort=False):
+    for method, part in table.groupby("method", sort=False):
+        if method not in partner:
+            continue
+        ref = partner[method]
+        base = table[table["method"] == ref].set_index(["round", "trial"])[value]
         for rnd, r in part.groupby("round"):
             mine = r.set_index("trial")[value]
             both = [k for k in mine.index if (rnd, k) in base.index]
             diffs = np.array([mine[k] - base[(rnd, k)] for k in both], np.float64)
             mean, lo, hi = t_interval(diffs, level)
-            rows.append({"method": method, "baseline": baseline, "round": int(rnd),
+            rows.append({"method": method, "baseline": ref, "round": int(rnd),
                          "clicks": float(r["clicks"].mean()), "pairs": len(both),
                          "diff_mean": mean, "ci_low": lo, "ci_high": hi,
                          **{f"trial_{k}": d for k, d in zip(both, diffs)}})

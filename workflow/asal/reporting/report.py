@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from html import escape as html_escape
 from pathlib import Path
 
 import numpy as np
@@ -96,47 +95,6 @@ def absent_note(absent: list[str]) -> str:
             f"{', '.join(absent)}.")
 
 
-def _html(frame: pd.DataFrame) -> str:
-    frame = frame.rename(columns=lambda c: c.replace("queries_", "q: ").replace("_", " "))
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.1f}", na_rep="", border=0,
-                         classes="asal")
-
-
-def write_html_table(rounds: pd.DataFrame, out: str, title: str,
-                     absent: list[str] | None = None,
-                     paired: pd.DataFrame | None = None) -> None:
-    shown = rounds.copy()
-    for c in ("miou", "miou_min", "miou_max"):
-        shown[c] = (100 * shown[c]).round(2)
-    for c in PERCENT:
-        if c in shown:
-            shown[c] = (100 * shown[c]).round(1)
-    html = _html(shown)
-    if paired is not None and len(paired):
-        p = paired.copy()
-        for c in [c for c in p.columns if c.startswith(("diff_", "ci_", "trial_"))]:
-            p[c] = (100 * p[c]).round(2)
-        html += (f"<h3>Paired differences to {html_escape(str(p['baseline'].iloc[0]))}</h3>"
-                 "<p>mIoU of the method minus the baseline's in the same trial (same warm-up),"
-                 " in points; mean over trials and its 95% Student-t confidence interval."
-                 "</p>" + _html(p))
-    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;font-size:13px}} table.asal{{border-collapse:collapse}}
-table.asal td,table.asal th{{padding:3px 7px;border-bottom:1px solid #ccc;text-align:right}}
-table.asal th{{background:#f3f3f3}}</style></head><body>
-<p>{title}. mIoU and purities in %, means over trials; "q: CLASS" is the mean number of the
-round's queries the oracle answered CLASS; "pct of full" is mIoU as a share of the same
-trial's fully supervised mIoU (method Full). Diagnostics: "model agreement" is theta_(t-1)'s
-per-superpixel agreement with the dominant ground-truth label over the pool; "merged purity"
-and "base purity" the share of pool pixels carrying their merged region's (base superpixel's)
-dominant label; "sieve removed wrong" and "sieve kept right" the share of wrong labelled
-pixels sieving removed and of right ones it kept; "confidence right/wrong" the model's mean
-confidence in the given label. {html_escape(absent_note(absent or []))}</p>
-{html}</body></html>"""
-    with atomic_path(out) as tmp:
-        tmp.write_text(page)
-
-
 def plot(summary: pd.DataFrame, out: str, title: str = "", full: pd.DataFrame | None = None,
          paired: pd.DataFrame | None = None) -> None:
     """mIoU against clicks (mean, band: range over trials; Full as a horizontal line with its
@@ -163,8 +121,9 @@ def plot(summary: pd.DataFrame, out: str, title: str = "", full: pd.DataFrame | 
         plt.close(fig)
         return
     two = paired is not None and len(paired) > 0
-    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(12.4 if two else 6.4, 4.4), dpi=120,
-                             squeeze=False)
+    timed = "annotation_seconds" in summary and summary["annotation_seconds"].notna().any()
+    panels = 1 + two + timed
+    fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 4.4), dpi=120, squeeze=False)
     ax = axes[0, 0]
     colours = {}
     for method, rows in summary.groupby("method", sort=False, observed=True):
@@ -194,8 +153,22 @@ def plot(summary: pd.DataFrame, out: str, title: str = "", full: pd.DataFrame | 
                             color=colour, alpha=0.2, linewidth=0)
         ax.axhline(0, color="black", linewidth=1)
         ax.set_xlabel("clicks (queried regions)")
-        ax.set_ylabel(f"mIoU - {paired['baseline'].iloc[0]} (points)")
+        bases = sorted(set(paired["baseline"]))
+        ax.set_ylabel(f"mIoU - {bases[0] if len(bases) == 1 else 'baseline'} (points)")
         ax.set_title("paired difference per trial (mean; band: 95% CI)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if timed:
+        # A person answered: accuracy against the annotator's time, the cost that decides
+        # whether larger (merged) regions save work, not only clicks.
+        ax = axes[0, panels - 1]
+        for method, rows in summary.groupby("method", sort=False, observed=True):
+            rows = rows.sort_values("clicks")
+            ax.plot(rows["annotation_seconds"] / 60, 100 * rows["miou_mean"], marker="o",
+                    color=colours.get(method), label=method)
+        ax.set_xlabel("annotator time (minutes)")
+        ax.set_ylabel("mIoU (%)")
+        ax.set_title("mIoU vs annotation minutes (mean over trials)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -245,12 +218,76 @@ def purity_plot(metric_paths: list[str], out: str, bins: int = 8) -> None:
     plt.close(fig)
 
 
+def _figure_bytes(draw, size=(12.4, 4.6)) -> bytes:
+    """PNG bytes of a figure drawn by `draw(fig)`."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=size, dpi=110)
+    draw(fig)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+FIGURE_CAPTIONS = {
+    "clicks": "mIoU against clicks (mean over trials, band: range; dashed: Full) and each "
+              "method's paired difference to its baseline (mean, band: 95% CI).",
+    "size": "The paper's Figure 3 (c, d): mIoU after the last round against the base superpixel "
+            "size (achieved mean area), a line per method with the trials' range, and the paired "
+            "difference to the baseline at the same size with its 95% interval.",
+    "table": "The paper's rows as a picture: each method's paired difference to the baseline "
+             "after the last round with its 95% interval (dots), and the paper's own difference "
+             "to its baseline where the config gives the paper's numbers (crosses).",
+    "class_balance": "The paper's Figure 19: queries answered with each class over every round "
+                     "after the warm-up (mean over trials), classes by decreasing share of the "
+                     "pool's pixels, for each method.",
+}
+
+
+def experiment_figure(kind: str, rows: pd.DataFrame, full: pd.DataFrame,
+                      counts: pd.DataFrame | None) -> bytes | None:
+    """The figure an experiment of `kind` leads with (None for clicks: the clicks plot)."""
+    from . import experiments
+
+    if kind == "size":
+        def draw(fig):
+            a, b = fig.subplots(1, 2)
+            experiments.size_figure(a, b, rows, full)
+        return _figure_bytes(draw)
+    if kind == "table":
+        height = 1.2 + 0.45 * len(rows)
+        return _figure_bytes(lambda fig: experiments.table_figure(fig.subplots(), rows),
+                             (8.5, max(3.0, height)))
+    if kind == "class_balance" and counts is not None:
+        return _figure_bytes(lambda fig: experiments.class_balance_figure(fig.subplots(),
+                                                                          counts), (11, 4.6))
+    return None
+
+
 def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = "",
            warmup_of: dict | None = None, out_rounds: str | None = None,
            out_rounds_csv: str | None = None, baseline: str | None = None,
-           out_paired: str | None = None, out_purity: str | None = None) -> None:
+           out_paired: str | None = None, out_purity: str | None = None, *,
+           figure: str = "clicks", info: dict | None = None, out_figure: str | None = None,
+           class_share: dict | None = None, what_ran: str = "") -> None:
+    """Every report file from the metrics of an experiment. `info` describes each method
+    ({method: {base, size, area, label, paper}}: a size sweep's base method and superpixel
+    size, the achieved mean area, a label and the paper's number for its rows); `figure` picks
+    the figure the page leads with; `class_share` is each class's share of the pool's
+    pixels (the class-balance figure sorts by it)."""
     from ..measure.paired import paired_differences
+    from . import experiments
+    from .page import (DIAGNOSTIC_NOTE, count_table, diagnostics_table, method_table,
+                       results_table, write_page)
 
+    info = info or {}
     table = collect(metric_paths)
     is_warmup = table["method"].str.startswith("warmup")
     is_full = table["method"] == FULL
@@ -260,24 +297,58 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
     table = pd.concat([table[~is_warmup]]
                       + [table[table["method"] == warmup_of[m]].assign(method=m)
                          for m in methods], ignore_index=True)
+    table = table.assign(
+        base_method=[info.get(m, {}).get("base", m) for m in table["method"]],
+        superpixel_size=[info.get(m, {}).get("size") for m in table["method"]])
     table = with_percent_of_full(table)
     table = table.sort_values(["method", "trial", "round"]).reset_index(drop=True)
     write_csv(out_table, table)
     rounds_only = table[table["method"] != FULL]
-    paired = None
-    if baseline is not None and baseline in methods:
-        paired = paired_differences(rounds_only, baseline)
+    partners = experiments.baselines(methods, baseline, info)
+    paired = paired_differences(rounds_only, partners) if partners else None
     if out_paired is not None:
         write_csv(out_paired, paired if paired is not None else pd.DataFrame())
-    if out_rounds is not None:
-        rounds = round_table(table)
-        if out_rounds_csv is not None:
-            write_csv(out_rounds_csv, rounds)
-        write_html_table(rounds, out_rounds, title or "asal: per-round summary",
-                         absent_classes(table), paired)
     summary = summarise(rounds_only)
     summary["method"] = pd.Categorical(summary["method"], methods)
-    plot(summary.sort_values(["method", "round"]), out_plot, title, table[table["method"] == FULL],
-         paired)
+    full = table[table["method"] == FULL]
+    trials = int(table["trial"].nunique())
+    plot(summary.sort_values(["method", "round"]), out_plot,
+         f"mIoU vs clicks (mean; band: range over {trials} trials)", full, paired)
     if out_purity is not None:
         purity_plot(metric_paths, out_purity)
+    rows = experiments.method_rows(table, paired, info) if methods else pd.DataFrame()
+    counts = experiments.queries_by_class(table, class_share) if methods else None
+    png = experiment_figure(figure, rows, full, counts) if methods else None
+    if png is None:
+        png = Path(out_plot).read_bytes()
+    if out_figure is not None:
+        with atomic_path(out_figure) as tmp:
+            tmp.write_bytes(png)
+    if out_rounds is None:
+        return
+    rounds = round_table(table)
+    if out_rounds_csv is not None:
+        write_csv(out_rounds_csv, rounds)
+    sections = []
+    if len(rows) and (figure in ("size", "table", "class_balance")
+                      or "seconds_per_click" in rows):
+        sections.append(("Methods after the last round", "mIoU in %, mean over trials with "
+                         "its range; diff: paired difference to the baseline in points with "
+                         "its 95% Student-t interval; query size and labelled pixels per "
+                         "click over the last round's queries.", method_table(rows)))
+    sections.append(("Results by round", "Means over trials. " + absent_note(
+        absent_classes(table)), results_table(rounds, paired)))
+    sections.append(("Diagnostics by round", DIAGNOSTIC_NOTE, diagnostics_table(rounds)))
+    if counts is not None and len(counts):
+        sections.append(("Queries per class", "Queries answered with each class over every "
+                         "round after the warm-up, summed over rounds, mean over trials"
+                         + (", classes by decreasing share of the pool's pixels."
+                            if class_share else "."), count_table(counts)))
+    if methods:
+        order = list(counts.index) if counts is not None else None
+        sections.append(("IoU per class after the last round", "%, mean over trials.",
+                         count_table(experiments.per_class_iou(table, order))))
+    write_page(out_rounds, title=title or "asal report", what_ran=what_ran,
+               figure_png=png, figure_caption=FIGURE_CAPTIONS.get(figure, ""),
+               verdicts=experiments.verdict_lines(rows) if len(rows) else [],
+               sections=sections, atomic_path=atomic_path)

@@ -53,6 +53,7 @@ REPORT_ROUNDS = REPORT_DIR + "/rounds.html"  # per-round table, for people
 REPORT_ROUNDS_CSV = REPORT_DIR + "/rounds.csv"  # the same table, for programs
 REPORT_PAIRED = REPORT_DIR + "/paired.csv"  # per-trial differences to the baseline, 95% CI
 REPORT_PURITY = REPORT_DIR + "/purity_vs_size.png"  # query purity against query size
+REPORT_FIGURE = REPORT_DIR + "/figure.png"  # the figure the experiment leads with (report.figure)
 PICTURES = REPORT_DIR + "/pictures/{method}/trial{trial}/round{round}"  # asal draw, one folder
 LOGS = "logs/{experiment}"
 BENCHMARKS = "benchmarks/{experiment}"
