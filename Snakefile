@@ -25,6 +25,6 @@ rule all:
     input:
         REPORT_TABLE,
         REPORT_PLOT,
-        P(layout.REPORT_ROUNDS),
+        REPORT(layout.REPORT_ROUNDS),
         all_pictures(),
     default_target: True

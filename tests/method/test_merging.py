@@ -349,7 +349,7 @@ def test_merge_spec_accepts_bounds():
     assert MergeSpec(epsilon=MAX_JS_DISTANCE).epsilon == MAX_JS_DISTANCE
     assert MergeSpec(epsilon=0.0).epsilon == 0.0
     assert MergeSpec().as_dict() == {"mode": "greedy", "epsilon": 0.1, "seeds": "all",
-                                     "seed_fraction": 1.0}
+                                     "seed_fraction": 1.0, "max_uncertainty": 1.0}
 
 
 # ---------------------------------------------------------------- against a plain reference
@@ -393,3 +393,23 @@ def test_greedy_matches_plain_reference(seed):
     got = merge_greedy(P, u, E, frozen, spec(epsilon=eps))
     assert len(np.unique(got)) < n  # some merging happens
     np.testing.assert_array_equal(got, _reference_greedy(P, u, E, frozen, eps))
+
+
+def test_only_superpixels_the_model_is_sure_of_merge_under_max_uncertainty():
+    """A chain 0-1-2-3 of identical predictions merges into one region; with superpixel 2
+    unsure (u = 0.8 > 0.5) it stays alone and no longer bridges 1 and 3: regions {0, 1}, {2},
+    {3}."""
+    import numpy as np
+
+    from asal.method.merging import MergeSpec, merge_image
+
+    probs = np.tile([[0.9, 0.1]], (4, 1))
+    edges = np.array([[0, 1], [1, 2], [2, 3]])
+    frozen = np.zeros(4, bool)
+    u = np.array([0.2, 0.1, 0.8, 0.3])  # seeds by decreasing u: 2, 3, 0, 1
+    everyone = merge_image(probs, u, edges, frozen, MergeSpec())
+    assert everyone.tolist() == [2, 2, 2, 2]
+    sure = merge_image(probs, u, edges, frozen, MergeSpec(max_uncertainty=0.5))
+    assert sure.tolist() == [0, 0, 2, 3]
+    with pytest.raises(ValueError, match="max_uncertainty"):
+        MergeSpec(max_uncertainty=1.5)

@@ -115,9 +115,17 @@ if HUMAN and any(kind == "oracle" for kind in KINDS):
                         "by a person (oracle: human) does not have; drop them from methods")
 WARMUP_OF = {m: layout.warmup_method(k) for m, k in KIND_OF.items()}
 WARMUPS = sorted(set(WARMUP_OF.values()))
-REPORT_TABLE = P(layout.REPORT_TABLE)
-REPORT_PLOT = P(layout.REPORT_PLOT)
 REPORT_SETTINGS = config.get("report") or {}
+SECOND_BASELINE = REPORT_SETTINGS.get("second_baseline")
+
+
+def REPORT(pattern):
+    """A report summary file, in report/<report.name>/ when the config names one."""
+    return P(layout.report_file(pattern, REPORT_SETTINGS.get("name")))
+
+
+REPORT_TABLE = REPORT(layout.REPORT_TABLE)
+REPORT_PLOT = REPORT(layout.REPORT_PLOT)
 if REPORT_SETTINGS.get("figure") == "size" and not sweep_sizes(config):
     raise WorkflowError("config: report.figure: size draws mIoU against base superpixel size; "
                         "list the sizes under sweep.superpixel_size")

@@ -9,13 +9,13 @@ rule report:
     output:
         table=REPORT_TABLE,
         plot=report(REPORT_PLOT, caption="../report/miou_vs_clicks.rst", category="1. Results"),
-        rounds=report(P(layout.REPORT_ROUNDS), caption="../report/rounds.rst",
+        rounds=report(REPORT(layout.REPORT_ROUNDS), caption="../report/rounds.rst",
                       category="1. Results"),
-        rounds_csv=P(layout.REPORT_ROUNDS_CSV),
-        paired=P(layout.REPORT_PAIRED),
-        purity=report(P(layout.REPORT_PURITY), caption="../report/purity_vs_size.rst",
+        rounds_csv=REPORT(layout.REPORT_ROUNDS_CSV),
+        paired=REPORT(layout.REPORT_PAIRED),
+        purity=report(REPORT(layout.REPORT_PURITY), caption="../report/purity_vs_size.rst",
                       category="1. Results"),
-        figure=report(P(layout.REPORT_FIGURE), caption="../report/figure.rst",
+        figure=report(REPORT(layout.REPORT_FIGURE), caption="../report/figure.rst",
                       category="1. Results"),
     params:
         title=f"asal report: {EXP}",
@@ -25,6 +25,7 @@ rule report:
         info=spec_json(method_info(config, METHODS)),
         what_ran=WHAT_RAN,
         oracle=lambda wildcards, input: optional("--oracle-table", input.oracle),
+        second=f"--second-baseline {shlex.quote(SECOND_BASELINE)}" if SECOND_BASELINE else "",
     log:
         LOG("report", "experiment"),
     benchmark:
@@ -38,7 +39,8 @@ rule report:
         " --rounds {output.rounds} --rounds-csv {output.rounds_csv} {params.baseline}"
         " --paired {output.paired} --purity {output.purity} --warmup-of {params.warmups:q}"
         " --figure {params.figure} --figure-out {output.figure} --methods-info {params.info:q}"
-        " --superpixels {input.superpixels} {params.oracle} --what-ran {params.what_ran:q}"
+        " --superpixels {input.superpixels} {params.oracle} {params.second}"
+        " --what-ran {params.what_ran:q}"
         " --title {params.title:q} > {log} 2>&1"
 
 

@@ -60,9 +60,13 @@ def sweep_sizes(config: dict) -> list[int]:
 
 
 def sweep_definitions(config: dict) -> dict[str, dict]:
-    """One method per listed method and swept size: {base: method, superpixel_size: size}."""
+    """One method per listed method and swept size other than the experiment's own
+    (superpixels.size, where the method keeps its plain name and so its results are shared
+    with experiments that do not sweep): {base: method, superpixel_size: size}."""
+    own = int(config["superpixels"]["size"])
     return {sized_name(m, size): {"base": m, "superpixel_size": size}
-            for m in config["methods"] if m != FULL for size in sweep_sizes(config)}
+            for m in config["methods"] if m != FULL for size in sweep_sizes(config)
+            if size != own}
 
 
 def all_methods(config: dict) -> dict[str, dict]:
@@ -98,7 +102,10 @@ def method_names(config: dict) -> list[str]:
     names = list(config["methods"])
     if not sweep_sizes(config):
         return names
-    return list(sweep_definitions(config)) + ([FULL] if FULL in names else [])
+    own = int(config["superpixels"]["size"])
+    swept = [m if size == own else sized_name(m, size)
+             for m in names if m != FULL for size in sweep_sizes(config)]
+    return swept + ([FULL] if FULL in names else [])
 
 
 def check_methods(config: dict) -> list[str]:
@@ -211,7 +218,8 @@ def method_info(config: dict, methods: list[str]) -> dict[str, dict]:
         base = swept[m]["base"] if m in swept else m
         out[m] = {"base": base, "size": superpixel_size(config, m),
                   "kind": superpixel_kind(config, m),
-                  "label": labels.get(m, m if m not in swept else
-                                      f"{labels.get(base, base)} {SIZE_MARK}{swept[m]['superpixel_size']}px"),
+                  "label": labels.get(m, f"{labels.get(base, base)} {SIZE_MARK}"
+                                         f"{superpixel_size(config, m)}px"
+                                      if sweep_sizes(config) else m),
                   "paper": paper.get(m)}
     return out

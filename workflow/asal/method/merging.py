@@ -24,6 +24,9 @@ class MergeSpec:
     epsilon: float = 0.1
     seeds: str = "all"  # all | top | bottom: which seeds may grow (the paper's Table 5)
     seed_fraction: float = 1.0  # share of seeds by uncertainty for top / bottom
+    # Beyond the paper: only superpixels the model is sure of (mean u(x) at most this) merge;
+    # the others stay base superpixels. 1.0, the largest u, lets every superpixel merge.
+    max_uncertainty: float = 1.0
 
     def __post_init__(self):
         if self.mode not in ("greedy", "components", "none"):
@@ -35,6 +38,9 @@ class MergeSpec:
             raise ValueError(f"merge.seeds {self.seeds!r}: use all, top or bottom")
         if not 0.0 < self.seed_fraction <= 1.0:
             raise ValueError(f"merge.seed_fraction {self.seed_fraction}: must be in (0, 1]")
+        if not 0.0 <= self.max_uncertainty <= 1.0:
+            raise ValueError(f"merge.max_uncertainty {self.max_uncertainty}: u(s) lies in "
+                             "[0, 1]")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -189,6 +195,8 @@ def merge_image(mean_probs: np.ndarray, uncertainty: np.ndarray, edges: np.ndarr
     images whose superpixels are numbered together (`image`: each one's image)."""
     if spec.mode == "none":
         return np.arange(len(uncertainty))
+    if spec.max_uncertainty < 1.0:  # unsure superpixels neither grow, join nor bridge
+        frozen = np.asarray(frozen, bool) | (np.asarray(uncertainty) > spec.max_uncertainty)
     if spec.mode == "greedy":
         return merge_greedy(mean_probs, uncertainty, edges, frozen, spec, image)
     return merge_components(mean_probs, uncertainty, edges, frozen, spec, image)

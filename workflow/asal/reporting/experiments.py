@@ -42,7 +42,8 @@ def _missing(value) -> bool:
 
 
 def method_rows(table: pd.DataFrame, paired: pd.DataFrame | None,
-                info: dict[str, dict]) -> pd.DataFrame:
+                info: dict[str, dict], paired_second: pd.DataFrame | None = None
+                ) -> pd.DataFrame:
     """One row per method at its last round: clicks, mIoU mean and range over trials, the
     paired difference to its baseline with the 95% interval and the verdict, the mean query
     size and labelled pixels per click, and the paper's number when the config gives one."""
@@ -75,8 +76,21 @@ def method_rows(table: pd.DataFrame, paired: pd.DataFrame | None,
         else:
             row.update(baseline=None, diff=np.nan, ci_low=np.nan, ci_high=np.nan,
                        verdict="baseline" if _is_baseline(method, paired) else "no pair")
+        second = _pair_at(paired_second, method, row["round"])
+        if second is not None:
+            row.update(second_baseline=second["baseline"], diff2=100 * second["diff_mean"],
+                       ci2_low=100 * second["ci_low"], ci2_high=100 * second["ci_high"],
+                       verdict2=verdict(second["diff_mean"], second["ci_low"],
+                                        second["ci_high"]))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _pair_at(paired: pd.DataFrame | None, method: str, rnd: int):
+    if paired is None or not len(paired):
+        return None
+    hit = paired[(paired["method"] == method) & (paired["round"] == rnd)]
+    return hit.iloc[0] if len(hit) else None
 
 
 def _is_baseline(method: str, paired: pd.DataFrame | None) -> bool:
@@ -95,6 +109,11 @@ def verdict_lines(rows: pd.DataFrame) -> list[str]:
             text += f" (95% CI {r['ci_low']:+.1f} to {r['ci_high']:+.1f}), {r['verdict']}"
         else:
             text += f" ({r['verdict']})"
+        if isinstance(r.get("second_baseline"), str):
+            text += f"; against {r['second_baseline']} {r['diff2']:+.1f}"
+            if not _missing(r["ci2_low"]):
+                text += (f" (95% CI {r['ci2_low']:+.1f} to {r['ci2_high']:+.1f}), "
+                         f"{r['verdict2']}")
         lines.append(text + ".")
     return lines
 

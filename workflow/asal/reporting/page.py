@@ -117,9 +117,13 @@ def method_table(rows: pd.DataFrame) -> str:
     shown = rows.copy()
     shown["range"] = [f"{a:.1f}-{b:.1f}" for a, b in zip(shown["miou_min"], shown["miou_max"])]
     shown["interval"] = [_interval(r) for _, r in shown.iterrows()]
+    if "diff2" in shown:
+        shown["interval2"] = [_interval({"ci_low": r["ci2_low"], "ci_high": r["ci2_high"]})
+                              for _, r in shown.iterrows()]
     kinds = {"label": "text", "superpixel_area": "int", "clicks": "int", "trials": "int",
              "paper": "num", "miou": "num", "range": "text", "diff": "signed",
-             "interval": "text", "verdict": "text", "mean_query_size": "int",
+             "interval": "text", "verdict": "text", "diff2": "signed", "interval2": "text",
+             "mean_query_size": "int",
              "pixels_per_click": "int", "seconds_per_click": "num"}
     if shown["paper"].isna().all():
         kinds.pop("paper")
@@ -127,7 +131,8 @@ def method_table(rows: pd.DataFrame) -> str:
         kinds.pop("superpixel_area")
     names = {"label": "method", "superpixel_area": "superpixel px", "paper": "paper mIoU %",
              "miou": "asal mIoU %", "range": "min-max", "diff": "diff to baseline",
-             "interval": "95% CI", "mean_query_size": "query size px",
+             "interval": "95% CI", "diff2": "diff to 2nd baseline", "interval2": "95% CI ",
+             "mean_query_size": "query size px",
              "pixels_per_click": "labelled px per click",
              "seconds_per_click": "annotator s per click"}
     return html_table(shown, kinds, names)

@@ -276,7 +276,8 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
            out_rounds_csv: str | None = None, baseline: str | None = None,
            out_paired: str | None = None, out_purity: str | None = None, *,
            figure: str = "clicks", info: dict | None = None, out_figure: str | None = None,
-           class_share: dict | None = None, what_ran: str = "") -> None:
+           class_share: dict | None = None, what_ran: str = "",
+           second_baseline: str | None = None) -> None:
     """Every report file from the metrics of an experiment. `info` describes each method
     ({method: {base, size, area, label, paper}}: a size sweep's base method and superpixel
     size, the achieved mean area, a label and the paper's number for its rows); `figure` picks
@@ -316,7 +317,10 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
          f"mIoU vs clicks (mean; band: range over {trials} trials)", full, paired)
     if out_purity is not None:
         purity_plot(metric_paths, out_purity)
-    rows = experiments.method_rows(table, paired, info) if methods else pd.DataFrame()
+    second = experiments.baselines(methods, second_baseline, info)
+    paired_second = paired_differences(rounds_only, second) if second else None
+    rows = (experiments.method_rows(table, paired, info, paired_second) if methods
+            else pd.DataFrame())
     counts = experiments.queries_by_class(table, class_share) if methods else None
     png = experiment_figure(figure, rows, full, counts) if methods else None
     if png is None:

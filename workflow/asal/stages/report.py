@@ -38,6 +38,8 @@ def add_arguments(p) -> None:
     p.add_argument("--oracle-table", default=None,
                    help="ground-truth histograms: each class's share of the pool's pixels")
     p.add_argument("--what-ran", default="", help="a sentence on the experiment's settings")
+    p.add_argument("--second-baseline", default=None,
+                   help="a second method each is paired with in the rows and verdicts")
 
 
 def main(args) -> None:
@@ -51,7 +53,7 @@ def main(args) -> None:
            args.rounds_csv, args.baseline or None, args.paired, args.purity,
            figure=args.figure, info=info, out_figure=args.figure_out,
            class_share=class_share(args.oracle_table) if args.oracle_table else None,
-           what_ran=args.what_ran)
+           what_ran=args.what_ran, second_baseline=args.second_baseline or None)
 
 
 def superpixel_areas(paths: list[str]) -> dict[str, float]:

@@ -55,6 +55,17 @@ REPORT_PAIRED = REPORT_DIR + "/paired.csv"  # per-trial differences to the basel
 REPORT_PURITY = REPORT_DIR + "/purity_vs_size.png"  # query purity against query size
 REPORT_FIGURE = REPORT_DIR + "/figure.png"  # the figure the experiment leads with (report.figure)
 PICTURES = REPORT_DIR + "/pictures/{method}/trial{trial}/round{round}"  # asal draw, one folder
+
+
+def report_file(pattern: str, name: str | None = None) -> str:
+    """A report summary file in the folder of `report.name` (report/<name>/), so experiments
+    that share one results folder, and so every job they have in common, each keep their own
+    report; the pictures of rounds stay in report/pictures, shared."""
+    if not name:
+        return pattern
+    return pattern.replace(REPORT_DIR + "/", f"{REPORT_DIR}/{name}/", 1)
+
+
 LOGS = "logs/{experiment}"
 BENCHMARKS = "benchmarks/{experiment}"
 
