@@ -23,8 +23,8 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        REPORT_TABLE,
-        REPORT_PLOT,
-        P(layout.REPORT_ROUNDS),
-        all_pictures(),
+        results(layout.REPORT_TABLE),
+        results(layout.REPORT_PLOT),
+        results(layout.REPORT_ROUNDS),
+        get_pictures(),
     default_target: True

@@ -80,7 +80,7 @@ def test_call_runs_a_stage_as_the_cli_does(tmp_path):
 
     spec = {"n_pool": 2, "n_val": 1, "height": 16, "width": 24}
     cli.call("synthesize", out=tmp_path / "a", seed=3, spec=spec)
-    synthesize(str(tmp_path / "b"), 3, **spec)
+    synthesize(out=str(tmp_path / "b"), seed=3, spec=spec)
     made_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*"))
     made_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*"))
     assert made_a == made_b and made_a

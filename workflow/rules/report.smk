@@ -3,55 +3,60 @@
 
 rule report:
     input:
-        all_metrics(),
+        unpack(get_input("report")),
     output:
-        table=REPORT_TABLE,
-        plot=report(REPORT_PLOT, caption="../report/miou_vs_clicks.rst", category="1. Results"),
-        rounds=report(P(layout.REPORT_ROUNDS), caption="../report/rounds.rst",
+        table=results(layout.REPORT_TABLE),
+        plot=report(results(layout.REPORT_PLOT), caption="../report/miou_vs_clicks.rst",
+                    category="1. Results"),
+        rounds=report(results(layout.REPORT_ROUNDS), caption="../report/rounds.rst",
                       category="1. Results"),
-        rounds_csv=P(layout.REPORT_ROUNDS_CSV),
-        paired=P(layout.REPORT_PAIRED),
-        purity=report(P(layout.REPORT_PURITY), caption="../report/purity_vs_size.rst",
+        rounds_csv=results(layout.REPORT_ROUNDS_CSV),
+        paired=results(layout.REPORT_PAIRED),
+        purity=report(results(layout.REPORT_PURITY), caption="../report/purity_vs_size.rst",
                       category="1. Results"),
     params:
-        title=f"{EXP}: mIoU vs clicks (mean; band: range over {len(TRIALS)} trials)",
+        inputs=input_options,
+        title=f"{EXP}: mIoU vs clicks (mean; band: range over {config['trials']} trials)",
         warmups=spec_json(WARMUP_OF),
         baseline=f"--baseline {shlex.quote(BASELINE)}" if BASELINE else "",
     log:
-        LOG("report", "experiment"),
+        logs("report", "experiment"),
     benchmark:
-        BENCH("report", "experiment")
+        benchmarks("report", "experiment")
     resources:
         **resources_of("report"),
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal report --metrics {input} --table {output.table} --plot {output.plot}"
+        "asal report {params.inputs} --table {output.table} --plot {output.plot}"
         " --rounds {output.rounds} --rounds-csv {output.rounds_csv} {params.baseline}"
-        " --paired {output.paired} --purity {output.purity} --warmup-of {params.warmups:q} --title {params.title:q}"
-        " > {log} 2>&1"
+        " --paired {output.paired} --purity {output.purity} --warmup-of {params.warmups:q}"
+        " --title {params.title:q} > {log} 2>&1"
 
 
 rule draw:
     input:
-        unpack(draw_inputs),
+        unpack(get_input("draw")),
     output:
-        report(directory(P(layout.PICTURES)), patterns=["{name}.png"],
+        report(directory(results(layout.PICTURES)), patterns=["{name}.png"],
                caption="../report/pictures.rst", category="2. Pictures",
                subcategory="{method}, trial {trial}, round {round}",
                labels={"picture": "{name}"}),
     wildcard_constraints:
         method=ANY_METHOD_RE,
     params:
-        settings=lambda wildcards: spec_json(draw_settings(config, wildcards.method)),
+        inputs=input_options,
+        dataset=DATASET_JSON,
+        seed=config["seed"],
     log:
-        LOG("draw"),
+        logs("draw"),
     benchmark:
-        BENCH("draw")
+        benchmarks("draw")
     resources:
         **resources_of("draw"),
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal draw --settings {params.settings:q} --method {wildcards.method}"
-        " --trial {wildcards.trial} --round {wildcards.round} --out {output} > {log} 2>&1"
+        "asal draw {params.inputs} --dataset {params.dataset:q} --seed {params.seed}"
+        " --method {wildcards.method} --trial {wildcards.trial}"
+        " --round {wildcards.round} --out {output} > {log} 2>&1"

@@ -10,14 +10,17 @@ from __future__ import annotations
 import copy
 
 from ..store.layout import ALGORITHM_KINDS, FULL, SUPERPIXEL_KINDS, WARMUP
+from .settings import ConfigError
 
 # Settings of one superpixel algorithm only (asal.method.superpixels.SeedsSpec); kept here so that
 # methods, imported by the Snakefile, does not import OpenCV.
 SEEDS_ONLY = ("levels", "prior", "histogram_bins", "double_step")
 SLIC_ONLY = ("slic_variant", "ruler")
 
-NO_MERGE = {"mode": "none"}
-NO_SIEVE = {"threshold": "none"}
+# The setting that switches a stage off; the stage's other settings then cannot matter.
+OFF = {"merge": ("mode", "none"), "sieve": ("threshold", "none")}
+NO_MERGE = dict([OFF["merge"]])
+NO_SIEVE = dict([OFF["sieve"]])
 
 BUILTIN_METHODS: dict[str, dict] = {
     # The paper's ablation ladder (Table 2 / Figure 3).
@@ -38,10 +41,6 @@ BUILTIN_METHODS: dict[str, dict] = {
 
 STAGE_SECTIONS = ("merge", "acquire", "sieve")
 METHOD_KEYS = set(STAGE_SECTIONS) | {"merge_until_round", "base", "superpixels"}
-
-
-class ConfigError(ValueError):
-    """A config value is wrong; the message names the key."""
 
 
 def all_methods(config: dict) -> dict[str, dict]:
@@ -93,8 +92,7 @@ def superpixel_kind(config: dict, method: str) -> str:
     `superpixels` key, else the experiment's `superpixels.algorithm` (default seeds)."""
     if method.startswith(WARMUP):
         return method[len(WARMUP) + 1:] or "seeds"
-    default = (config.get("superpixels") or {}).get("algorithm", "seeds")
-    kind = all_methods(config)[method].get("superpixels", default)
+    kind = all_methods(config)[method].get("superpixels", config["superpixels"]["algorithm"])
     if kind not in SUPERPIXEL_KINDS:
         raise ConfigError(f"method {method}: superpixels {kind!r}, use one of "
                           f"{SUPERPIXEL_KINDS}")
@@ -113,8 +111,16 @@ def superpixel_settings(config: dict, kind: str) -> dict:
     return {k: v for k, v in settings.items() if k not in unused}
 
 
+def is_off(stage: str, settings: dict) -> bool:
+    """Whether these settings switch the stage off (merge mode none, sieve threshold none)."""
+    key, off = OFF.get(stage, (None, None))
+    return key is not None and settings.get(key) == off
+
+
 def stage_settings(config: dict, method: str, stage: str, round: int | None = None) -> dict:
-    """The effective settings of `stage` for `method` (in round `round` for merging)."""
+    """The effective settings of `stage` for `method` (in round `round` for merging); a
+    stage switched off keeps only the switch, so changing its other settings reruns
+    nothing."""
     settings = dict(config[stage])
     if not method.startswith(WARMUP):
         definition = all_methods(config)[method]
@@ -122,12 +128,14 @@ def stage_settings(config: dict, method: str, stage: str, round: int | None = No
         until = definition.get("merge_until_round")
         if stage == "merge" and until is not None and round is not None and round > until:
             settings["mode"] = "none"
-    # Settings that cannot matter are dropped, so changing them reruns nothing.
-    if stage == "merge" and settings.get("mode") == "none":
-        return {"mode": "none"}
-    if stage == "sieve":
-        if settings.get("threshold") == "none":
-            return {"threshold": "none"}
-        if settings.get("min_size") is None:
-            settings["min_size"] = 2 * int(config["superpixels"]["size"])  # authors: 512 at 256
+    return dict([OFF[stage]]) if is_off(stage, settings) else settings
+
+
+def train_settings(config: dict) -> dict:
+    """The `train` settings that can change a model, and so the train rule's params:
+    `threads` is how the job runs (the rule's threads), and the encoder matters only to the
+    feature head."""
+    settings = {k: v for k, v in config["train"].items() if k != "threads"}
+    if settings["model"] != "feature_head":
+        settings.pop("encoder", None)
     return settings

@@ -25,5 +25,7 @@ def add_arguments(p) -> None:
 def main(args) -> None:
     from ..reporting.report import report
 
-    report(args.metrics, args.table, args.plot, args.title, args.warmup_of, args.rounds,
-           args.rounds_csv, args.baseline or None, args.paired, args.purity)
+    report(metric_paths=args.metrics, out_table=args.table, out_plot=args.plot,
+           title=args.title, warmup_of=args.warmup_of, out_rounds=args.rounds,
+           out_rounds_csv=args.rounds_csv, baseline=args.baseline or None,
+           out_paired=args.paired, out_purity=args.purity)
