@@ -38,7 +38,7 @@ def test_sharded_superpixelize_and_predict_equal_one_job(pool, tmp_path):
     for k, path in enumerate(shards):
         superpixelize(dataset=dataset, spec=spec, out=str(path), shard=k, shards=3)
     gathered = tmp_path / "gathered.h5"
-    gather_superpixels([str(p) for p in shards], str(gathered))
+    gather_superpixels(shard_files=[str(p) for p in shards], out=str(gathered))
     a, b = _read_all(whole), _read_all(gathered)
     assert a.keys() == b.keys()
     for key in a:
@@ -54,7 +54,8 @@ def test_sharded_superpixelize_and_predict_equal_one_job(pool, tmp_path):
     for k, path in enumerate(parts):
         predict(dataset=dataset, superpixels=str(whole), model=str(model), out=str(path),
                 device="cpu", shard=k, shards=3)
-    gather_table([str(p) for p in parts], "predict", str(tmp_path / "stats_g.h5"))
+    gather_table(shard_files=[str(p) for p in parts], stage="predict",
+                 out=str(tmp_path / "stats_g.h5"))
     a, b = _read_all(tmp_path / "stats.h5"), _read_all(tmp_path / "stats_g.h5")
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-12, err_msg=key)
@@ -67,7 +68,8 @@ def test_gather_refuses_shards_out_of_order(pool, tmp_path):
     for k, path in enumerate(paths):
         superpixelize(dataset=dataset, spec=spec, out=str(path), shard=k, shards=2)
     with pytest.raises(ArtifactError, match="is shard 1 of 2, expected 0 of 2"):
-        gather_superpixels([str(paths[1]), str(paths[0])], str(tmp_path / "g.h5"))
+        gather_superpixels(shard_files=[str(paths[1]), str(paths[0])],
+                           out=str(tmp_path / "g.h5"))
 
 
 def test_shard_ranges_cover_the_pool_once():

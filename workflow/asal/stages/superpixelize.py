@@ -7,13 +7,11 @@ import logging
 
 import numpy as np
 
-from ..data.datasets import Dataset, dataset_from
+from ..data.datasets import dataset_from
 from ..experiment.seeds_and_shards import shard_range
 from ..method import superpixels
-from ..progress import Progress
-from ..store import artifacts
-from ..store.artifacts import provenance
 from .arguments import add_dataset, add_shard, add_spec, run_stage
+from .superpixel_files import write_superpixels
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +29,6 @@ def main(args) -> dict:
     if args.spec is None:
         raise SystemExit("asal superpixelize: error: give --spec (at least its size)")
     return run_stage(superpixelize, args)
-
-
-def write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
-                       names_in: list[str], out: str, extra=dict) -> dict:
-    """Superpixel maps, areas and adjacency of some pool images, written image by image.
-    `extra()` gives attributes known only at the end. Returns the file's attributes (the
-    writer adds the sizes achieved when it closes)."""
-    attrs = provenance("superpixelize", spec, superpixel_spec=spec, classes=list(ds.classes),
-                       dataset=ds.identity())
-    progress = Progress(what, len(names_in))
-    with artifacts.superpixel_writer(out, attrs) as w:
-        for k, name in enumerate(names_in):
-            local = local_map_of(name)
-            n = int(local.max()) + 1
-            w.add(name, local, n, np.bincount(local.ravel(), minlength=n),
-                  superpixels.adjacency(local))
-            progress(k + 1)
-        w.rows.attrs.update(extra())
-    return w.rows.attrs
 
 
 def superpixelize(*, dataset: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,

@@ -8,7 +8,7 @@ import logging
 from ..data.datasets import dataset_from
 from ..method import superpixels
 from .arguments import add_dataset, run_stage
-from .superpixelize import write_superpixels
+from .superpixel_files import write_superpixels
 
 log = logging.getLogger(__name__)
 
