@@ -15,12 +15,13 @@ from asal.method.acquisition import AcquireSpec
 from asal.method.merging import MergeSpec
 from asal.method.sieving import SieveSpec
 from asal.method.superpixel_spec import SeedsSpec
+from asal.stages.draw import DrawSpec
 
 # Settings object -> its config section, and the section's keys that are not the object's
 # (how a job runs, not what it makes).
 SPECS = {MergeSpec: ("merge", set()), AcquireSpec: ("acquire", set()),
          SieveSpec: ("sieve", set()), SeedsSpec: ("superpixels", set()),
-         TrainSpec: ("train", {"threads"})}
+         TrainSpec: ("train", {"threads"}), DrawSpec: ("draw", set())}
 
 
 @pytest.mark.parametrize("cls", SPECS, ids=lambda c: c.__name__)

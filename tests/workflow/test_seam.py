@@ -40,7 +40,8 @@ JOBS = {
 }
 # The config section of each stage's --spec.
 SECTIONS = {"synthesize": "dataset.synthetic", "superpixelize": "superpixels",
-            "merge": "merge", "acquire": "acquire", "sieve": "sieve", "train": "train"}
+            "merge": "merge", "acquire": "acquire", "sieve": "sieve", "train": "train",
+            "draw": "draw"}
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +180,21 @@ def test_parsing_the_snakefile_loads_no_opencv_torch_or_pictures(tmp_path):
                           text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "LOADED: []" in proc.stdout, proc.stdout[:2000]
+
+
+def test_draw_image_shows_one_image_in_every_round(run, tmp_path):
+    """draw.image: every round of every method pictures the same pool image, so rounds and
+    methods compare on it; setting it redraws the pictures and nothing else."""
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("locks"))
+    config = tiny_config(methods=METHODS, draw={"image": "pool_0004"})
+    write_config(copy, config)
+    assert {rule for rule, _ in planned_jobs(snakemake(copy, "-n").stdout)} == {"draw"}
+    snakemake(copy)
+    pictures = sorted((copy / "results/tiny/report/pictures").glob("*/trial0/round*"))
+    assert len(pictures) == 1 + 2 * len(METHODS)
+    for folder in pictures:
+        assert not data_differences(pictures[0] / "base_superpixels.png",
+                                    folder / "base_superpixels.png"), folder
+    log = f"tiny/draw/{ROUND2[5:]}.log"
+    assert '"image": "pool_0004"' in " ".join(logged_command(copy, log))

@@ -47,6 +47,7 @@ rule draw:
     params:
         inputs=input_options,
         dataset=DATASET_JSON,
+        spec=spec_json(config["draw"]),
         seed=config["seed"],
     log:
         logs("draw"),
@@ -57,6 +58,6 @@ rule draw:
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal draw {params.inputs} --dataset {params.dataset:q} --seed {params.seed}"
-        " --method {wildcards.method} --trial {wildcards.trial}"
+        "asal draw {params.inputs} --dataset {params.dataset:q} --spec {params.spec:q}"
+        " --seed {params.seed} --method {wildcards.method} --trial {wildcards.trial}"
         " --round {wildcards.round} --out {output} > {log} 2>&1"

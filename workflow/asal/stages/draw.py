@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -18,16 +19,25 @@ import numpy as np
 
 from ..data.datasets import dataset_from
 from ..experiment.seeds_and_shards import acquire_tie_seed
+from ..experiment.settings import defaults
 from ..method import acquisition, statistics
 from ..reporting import pictures
 from ..store import artifacts
-from .arguments import add_dataset, add_features, add_inputs, run_stage
+from .arguments import add_dataset, add_features, add_inputs, add_spec, run_stage
 
 log = logging.getLogger(__name__)
 
 HELP = "pictures of one method, trial and round"
+_DEFAULTS = defaults("draw")
 # What a job of the draw rule needs beyond its inputs (the rest only with --config).
 REQUIRED = ("dataset", "superpixels", "answers", "labelled", "sieved", "model")
+
+
+@dataclass(frozen=True)
+class DrawSpec:
+    """Picture settings (config `draw`; defaults from the schema)."""
+
+    image: str | None = _DEFAULTS["image"]  # None: the image holding most of the queries
 
 
 def add_arguments(p) -> None:
@@ -35,6 +45,7 @@ def add_arguments(p) -> None:
                    help="find every input as the workflow's draw rule does, from the "
                         "experiment's config (config.yaml, then any --configfile)")
     add_dataset(p, required=False)
+    add_spec(p, DrawSpec)
     add_inputs(p, "--superpixels", "--answers", "--labelled", "--sieved", "--model",
                required=False)
     add_inputs(p, "--merged", required=False, many=True)
@@ -48,8 +59,6 @@ def add_arguments(p) -> None:
     p.add_argument("--round", type=int, required=True)
     p.add_argument("--seed", type=int, default=None,
                    help="the experiment's seed (acquisition's tie-breaks)")
-    p.add_argument("--image", default=None, help="pool image name; default: the image with "
-                   "most of the round's queries")
     p.add_argument("--out", required=True, help="folder for the PNG files")
 
 
@@ -81,7 +90,8 @@ def inputs_from_config(config_paths: list[str], method: str, trial: int, round: 
     files = Inputs(config).of("draw", method=source, trial=trial, round=round)
     files.pop(DATASET)
     files["features"] = (files["features"] or [None])[0]
-    return {**files, "dataset": dataset_settings(config), "seed": config["seed"]}
+    return {**files, "dataset": dataset_settings(config), "spec": DrawSpec(**config["draw"]),
+            "seed": config["seed"]}
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
@@ -99,7 +109,7 @@ def default_image(answers) -> str:
 
 def draw(*, dataset: dict, superpixels: str, answers: str, labelled: str, sieved: str,
          model: str, merged: list[str], method: str, trial: int, round: int, out: str,
-         image: str | None = None, features: str | None = None, stats: str | None = None,
+         spec: DrawSpec, features: str | None = None, stats: str | None = None,
          previous_labelled: str | None = None, oracle_table: str | None = None,
          seed: int | None = None) -> list[Path]:
     """Every picture of one round. `merged`: the merged regions of rounds 1..round, in
@@ -115,7 +125,7 @@ def draw(*, dataset: dict, superpixels: str, answers: str, labelled: str, sieved
         region_of = [None] + [artifacts.read_table(path, "merge", ("region",))[0]["region"]
                               for path in merged]
         round_answers = artifacts.read_csv(answers)
-        image = image or default_image(round_answers)
+        image = spec.image or default_image(round_answers)
         names = list(sp.names)
         if image not in names:
             raise ValueError(f"image {image!r} is not in the pool ({len(names)} images, e.g. "
