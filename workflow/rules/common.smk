@@ -1,4 +1,4 @@
-# What every rule shares, in the anchors' order: imports, the config checked (defaults filled
+# What all rules share, in the anchors' order: imports, the config checked (defaults filled
 # from the schema), constants, wildcard constraints, path providers, input functions (all
 # `get_*`), then params and resources helpers. Paths come from asal.store.layout, each job's
 # input files from asal.experiment.inputs (which `asal draw --config` and
@@ -106,7 +106,7 @@ def benchmarks(rule, scope="round"):
 
 # ---------------------------------------------------------------- input functions
 def get_input(stage):
-    """Input function of a rule running `stage`: the files the stage reads for the job, by
+    """The input function of the rules that run `stage`: the files it reads for the job, by
     option name (asal.experiment.inputs; round t reads round t-1 through Inputs.previous)."""
 
     def input_function(wildcards):

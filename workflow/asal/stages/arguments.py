@@ -81,7 +81,7 @@ def run_stage(function, args: argparse.Namespace, **derived):
     name (`derived` replaces or adds values computed from the options). An option the
     function does not take is an error, so an option and a parameter cannot drift apart."""
     given = {k: v for k, v in vars(args).items() if k not in ("entry", "command", "spec_class")}
-    if given.get("spec", 0) is None:  # --spec not given: the defaults
+    if getattr(args, "spec_class", None) and args.spec is None:  # no --spec: every default
         given["spec"] = args.spec_class()
     given.update(derived)
     unknown = set(given) - set(inspect.signature(function).parameters)
