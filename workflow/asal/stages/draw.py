@@ -122,8 +122,7 @@ def draw(*, dataset: dict, superpixels: str, answers: str, labelled: str, sieved
     with contextlib.ExitStack() as stack:
         # Maps stay on disk (a Cityscapes pool's are 25 GB); pictures read one image's.
         sp = stack.enter_context(artifacts.open_superpixels(superpixels))
-        region_of = [None] + [artifacts.read_table(path, "merge", ("region",))[0]["region"]
-                              for path in merged]
+        region_of = [None] + list(merged)  # round r's merged regions (none in round 0)
         round_answers = artifacts.read_csv(answers)
         image = spec.image or default_image(round_answers)
         names = list(sp.names)
@@ -135,16 +134,21 @@ def draw(*, dataset: dict, superpixels: str, answers: str, labelled: str, sieved
                                   Path(out))
         balance = (stats, previous_labelled, oracle_table, seed)
         if round > 0 and all(x is not None for x in balance):
-            written += _class_balance_picture(ds, sp, region_of[-1], round_answers, *balance,
-                                              method, trial, round, Path(out))
+            region = artifacts.read_table(merged[-1], "merge", ("region",))[0]["region"]
+            written += _class_balance_picture(ds, sp, region, round_answers, *balance, method,
+                                              trial, round, Path(out))
     log.info("draw: wrote %d pictures to %s", len(written), out)
     return written
 
 
-def _region_map(sp, i: int, region) -> np.ndarray:
-    """Image i's map of merged regions (base superpixels where there is no merging)."""
-    base = sp.global_map(i)
-    return base if region is None else region[base]
+def _region_map(sp, i: int, merged_path: str | None) -> np.ndarray:
+    """Image i's map of merged regions (base superpixels in round 0), reading only its rows
+    of the merged file (a merged region never spans two images)."""
+    if merged_path is None:
+        return sp.global_map(i)
+    lo, hi = int(sp.sp_offset[i]), int(sp.sp_offset[i + 1])
+    with artifacts.open_table(merged_path, "merge", ("region",)) as (table, _):
+        return np.asarray(table["region"][lo:hi])[sp.local_map(i)]
 
 
 def _round_pictures(ds, sp, i: int, region_of: list, answers, labelled_path: str,
@@ -242,14 +246,13 @@ def _knee_picture(ds, sieved: dict, n_points: int, out: Path) -> list[Path]:
     return [path]
 
 
-def _class_balance_picture(ds, sp, region, answers, stats_path: str, labelled_path: str,
-                           table_path: str, seed: int, method: str, trial: int, round: int,
-                           out: Path) -> list[Path]:
+def _class_balance_picture(ds, sp, region: np.ndarray, answers, stats_path: str,
+                           labelled_path: str, table_path: str, seed: int, method: str,
+                           trial: int, round: int, out: Path) -> list[Path]:
     """Queries per class (oracle answers) with and without the class-balance term (Fig. 19),
     both selected as acquire selects: from theta_{t-1}'s statistics, over the round's regions
     without a label yet, with the round's tie-breaks."""
     stats, _ = artifacts.read_table(stats_path, "predict", statistics.STAT_KEYS)
-    region = np.arange(sp.n_superpixels) if region is None else region
     labelled, _ = artifacts.read_table(labelled_path, "query", ("label",))
     gt, _ = artifacts.read_table(table_path, "oracle_table", ("gt_hist",))
     reps, group = np.unique(region, return_inverse=True)
