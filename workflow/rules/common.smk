@@ -110,7 +110,7 @@ def get_input(stage):
     option name (asal.experiment.inputs; round t reads round t-1 through Inputs.previous)."""
 
     def input_function(wildcards):
-        return INPUTS.of(stage, **dict(wildcards.items()))
+        return INPUTS.of(stage, **wildcards)
 
     return input_function
 

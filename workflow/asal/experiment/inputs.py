@@ -44,6 +44,7 @@ class Inputs:
         self.methods, self.warmups = methods or [], warmups or []
         self.human = config["oracle"] == "human"
         self.shards = config["compute"]["shards"]
+        self._kinds: dict[str, str] = {}  # a DAG asks once per job: look each method up once
 
     # ------------------------------------------------------------ paths
     def path(self, pattern: str, **wildcards) -> str:
@@ -56,14 +57,19 @@ class Inputs:
         """The same artifact of round t-1 of the method; round 0 is its trial's warm-up.
         The one link from a round to the one before it."""
         r = int(round) - 1
-        source = layout.source_method(method, r, superpixel_kind(self.config, method))
+        source = layout.source_method(method, r, self.superpixel_kind(method))
         return self.this_round(kind, source, trial, r)
 
+    def superpixel_kind(self, method: str) -> str:
+        if method not in self._kinds:
+            self._kinds[method] = superpixel_kind(self.config, method)
+        return self._kinds[method]
+
     def superpixels_file(self, method: str) -> str:
-        return self.path(layout.SUPERPIXELS, spx=superpixel_kind(self.config, method))
+        return self.path(layout.SUPERPIXELS, spx=self.superpixel_kind(method))
 
     def oracle_table_file(self, method: str) -> str:
-        return self.path(layout.ORACLE_TABLE, spx=superpixel_kind(self.config, method))
+        return self.path(layout.ORACLE_TABLE, spx=self.superpixel_kind(method))
 
     def features_files(self) -> list[str]:
         """The cached features of a feature head (none for networks over pixels)."""
