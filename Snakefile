@@ -23,8 +23,8 @@ include: "workflow/rules/report.smk"
 
 rule all:
     input:
-        REPORT_TABLE,
-        REPORT_PLOT,
-        REPORT(layout.REPORT_ROUNDS),
-        all_pictures(),
+        report_path(layout.REPORT_TABLE),
+        report_path(layout.REPORT_PLOT),
+        report_path(layout.REPORT_ROUNDS),
+        get_pictures(),
     default_target: True

@@ -94,7 +94,7 @@ def run_one(job: dict) -> dict:
                                job["draw"])
     used = [i for i, t in enumerate(targets) if (t != VOID).any()]
     spec = TrainSpec(model=model_name, pretrained=True, iterations=job["iterations"] or
-                     iterations, batch_size=batch, crop=0, device="cpu", threads=1,
+                     iterations, batch_size=batch, crop=0,
                      encoder=encoder or "efficientnet_lite0")
     seed_everything(job["seed"])
     model = build_model(spec.model, ds.n_classes, spec.pretrained, encoder=spec.encoder)
@@ -141,8 +141,9 @@ def make_features(ds, encoder: str, out: Path) -> Path:
 
     path = out / f"{encoder}.h5"
     if not path.exists():
-        compute_features({"name": "camvid", "root": str(ds.root), "resize": ds.resize,
-                          "evaluation_split": "val"}, encoder, str(path), threads=2)
+        compute_features(dataset={"name": "camvid", "root": str(ds.root), "resize": ds.resize,
+                                  "evaluation_split": "val"}, encoder=encoder, out=str(path),
+                         threads=2)
     return path
 
 

@@ -21,7 +21,7 @@ budget: 12
 methods: [SP, AMSP+S]
 dataset: {name: synthetic, synthetic: {n_pool: 6, n_val: 2, height: 96, width: 128}}
 superpixels: {size: 64}
-train: {model: efficientnet_lite0_seg, pretrained: true, iterations: 100, batch_size: 4, device: cuda, amp: true, threads: 0}
+train: {model: efficientnet_lite0_seg, pretrained: true, iterations: 100, batch_size: 4, amp: true}
 compute: {device: cuda}
 YAML
 start=$(date +%s)

@@ -89,7 +89,7 @@ def run_one(job: dict) -> dict:
     images = [ds.read_image(ds.pool[i]) for i in targets]
     spec = TrainSpec(model=job["model"], pretrained=job["pretrained"],
                      iterations=job["iterations"], batch_size=job["batch_size"], lr=job["lr"],
-                     crop=job["crop"], device="cpu", threads=job["threads"])
+                     crop=job["crop"])
     seed_everything(job["seed"])
     model = build_model(spec.model, ds.n_classes, spec.pretrained)
     start = time.perf_counter()

@@ -52,10 +52,11 @@ def child(argv: list[str]) -> None:
 
         # The simulated oracle's stage function: the CLI's `query` reads its classes from a
         # dataset, and this pool has none on disk (only its artifacts).
-        query(str(work / f"queries_{extra['mode']}.csv"), p["oracle"],
-              str(work / f"merged_{extra['mode']}.h5"), p["labelled"],
-              [f"class{k}" for k in range(19)], 1, str(work / f"answers_{extra['mode']}.csv"),
-              str(work / f"labelled_out_{extra['mode']}.h5"))
+        query(queries=str(work / f"queries_{extra['mode']}.csv"), oracle_table=p["oracle"],
+              merged=str(work / f"merged_{extra['mode']}.h5"), labelled=p["labelled"],
+              classes=[f"class{k}" for k in range(19)], round=1,
+              answers=str(work / f"answers_{extra['mode']}.csv"),
+              labelled_out=str(work / f"labelled_out_{extra['mode']}.h5"))
     elif what == "generate":
         from asal.data.scale_pool import PoolShape, write_pool
 

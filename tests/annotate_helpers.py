@@ -35,11 +35,11 @@ def make_round(root: Path, budget: int = 5, n_pool: int = 3) -> dict:
     synthetic.generate(data, n_pool=n_pool, n_val=2, height=48, width=64, seed=0)
     ds = {"name": "synthetic", "root": str(data), "resize": 1.0, "evaluation_split": "val"}
     sp = root / "seeds.h5"
-    superpixelize(ds, SeedsSpec(size=64), str(sp))
+    superpixelize(dataset=ds, spec=SeedsSpec(size=64), out=str(sp))
     table = root / "oracle.h5"
-    oracle_table(ds, str(sp), str(table))
+    oracle_table(dataset=ds, superpixels=str(sp), out=str(table))
     queries = root / "round0" / "queries.csv"
-    warmup(str(sp), budget, seed=0, trial=0, out=str(queries))
+    warmup(superpixels=str(sp), budget=budget, seed=0, trial=0, out=str(queries))
     return {"dataset": ds, "superpixels": str(sp), "table": str(table),
             "queries": str(queries), "answers": str(root / "round0" / "answers.csv"),
             "labelled": str(root / "round0" / "labelled.h5"), "root": root}
@@ -87,7 +87,7 @@ def hole_round(root: Path) -> dict:
                                                              [128, 64, 128]]}))
     ds = {"name": "folder", "root": str(data), "resize": 0.5, "evaluation_split": None}
     sp_path = root / "seeds.h5"
-    superpixelize(ds, SeedsSpec(size=64), str(sp_path))
+    superpixelize(dataset=ds, spec=SeedsSpec(size=64), out=str(sp_path))
     sp = artifacts.read_superpixels(sp_path)
     region = np.arange(sp.n_superpixels)
     local = sp.local_map(0)

@@ -61,3 +61,43 @@ def planned_jobs(output: str) -> list[tuple[str, str]]:
             jobs.append((rule, m.group(1)))
             rule = None
     return jobs
+
+
+def logged_command(workdir: Path, log: str) -> list[str]:
+    """The stage command a job ran, from the first line of its log (the exact command,
+    quoted for the shell): ["merge", "--superpixels", ...]."""
+    import shlex
+
+    first = (workdir / "results" / "logs" / log).read_text().splitlines()[0]
+    return shlex.split(re.search(r" asal \S+ (.*)$", first).group(1))
+
+
+def run_stage(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """`asal ARGV` in `cwd`, as a person runs it by hand; fails with its output."""
+    proc = subprocess.run([str(Path(sys.executable).with_name("asal")), *argv], cwd=cwd,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"asal {' '.join(argv)} failed:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def data_differences(a: Path, b: Path) -> list[str]:
+    """What differs in data (not provenance) between two artifacts, or two folders of them,
+    as benchmarks/compare_runs.py decides it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_runs",
+                                                  REPO / "benchmarks" / "compare_runs.py")
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    pairs = ([(a, b)] if a.is_file() else  # a folder: its files (not Snakemake's dotfiles)
+             [(a / rel, b / rel) for rel in sorted(compare.files_under(a))
+              if not Path(rel).name.startswith(".")])
+    out = []
+    for x, y in pairs:
+        if not y.exists():
+            out.append(f"{y}: missing")
+            continue
+        data, _ = compare.compare_file(x, y, compare.kind_of(str(x)), False)
+        out += [f"{x.name}: {line}" for line in data]
+    return out

@@ -253,8 +253,9 @@ def simulated(r, tmp_path):
     """The simulated oracle on the same round, for comparison."""
     out = tmp_path / "simulated"
     classes = list(json.loads(artifacts.read_attrs(r["superpixels"])["classes"]))
-    answers = query(r["queries"], r["table"], None, None, classes, 0,
-                           str(out / "answers.csv"), str(out / "labelled.h5"))
+    answers = query(queries=r["queries"], oracle_table=r["table"], merged=None, labelled=None,
+                    classes=classes, round=0, answers=str(out / "answers.csv"),
+                    labelled_out=str(out / "labelled.h5"))
     return answers, str(out / "labelled.h5")
 
 
@@ -529,13 +530,14 @@ def test_workflow_with_a_person_on_unlabelled_images(tmp_path, driver, evaluatio
         shutil.copy(data / name, full / name)
     full_ds = {"name": "folder", "root": str(full), "resize": 1.0, "evaluation_split": "val"}
     sp_path = str(exp / "superpixels/seeds.h5")
-    oracle_table(full_ds, sp_path, str(tmp_path / "oracle.h5"))
+    oracle_table(dataset=full_ds, superpixels=sp_path, out=str(tmp_path / "oracle.h5"))
     r1 = exp / "AMSP+S/trial0/round1"
     classes = json.loads((data / "classes.json").read_text())["classes"]
-    sim = query(str(r1 / "queries.csv"), str(tmp_path / "oracle.h5"),
-                       str(r1 / "merged.h5"), str(exp / "warmup/trial0/round0/labelled.h5"),
-                       classes, 1, str(tmp_path / "sim/answers.csv"),
-                       str(tmp_path / "sim/labelled.h5"))
+    sim = query(queries=str(r1 / "queries.csv"), oracle_table=str(tmp_path / "oracle.h5"),
+                merged=str(r1 / "merged.h5"),
+                labelled=str(exp / "warmup/trial0/round0/labelled.h5"), classes=classes,
+                round=1, answers=str(tmp_path / "sim/answers.csv"),
+                labelled_out=str(tmp_path / "sim/labelled.h5"))
     pd.testing.assert_frame_equal(artifacts.read_csv(r1 / "answers.csv")[list(sim.columns)], sim,
                                   check_dtype=False)
     got, _ = artifacts.read_table(r1 / "labelled.h5", "query")
@@ -571,9 +573,9 @@ def test_without_evaluation_labels_evaluation_is_skipped_and_the_report_shows_ti
     from asal.method.superpixels import SeedsSpec
 
     sp = tmp_path / "seeds.h5"
-    superpixelize(ds, SeedsSpec(size=64), str(sp))
+    superpixelize(dataset=ds, spec=SeedsSpec(size=64), out=str(sp))
     queries = tmp_path / "round0" / "queries.csv"
-    warmup(str(sp), 3, seed=0, trial=0, out=str(queries))
+    warmup(superpixels=str(sp), budget=3, seed=0, trial=0, out=str(queries))
     r = {"dataset": ds, "superpixels": str(sp), "queries": str(queries),
          "answers": str(tmp_path / "round0" / "answers.csv"),
          "labelled": str(tmp_path / "round0" / "labelled.h5")}
@@ -586,14 +588,14 @@ def test_without_evaluation_labels_evaluation_is_skipped_and_the_report_shows_ti
     finally:
         server.kill()
     out = tmp_path / "metrics.json"
-    metrics = evaluate(ds, str(tmp_path / "no-model.pt"), r["labelled"],
-                              {"method": "SP", "trial": 0, "round": 0}, str(out),
-                              answers_path=r["answers"], without_labels=True)
+    metrics = evaluate(dataset=ds, model=str(tmp_path / "no-model.pt"), labelled=r["labelled"],
+                       method="SP", trial=0, round=0, out=str(out), answers=r["answers"],
+                       without_labels=True)
     assert metrics["miou"] is None and "has no labels" in metrics["evaluation_skipped"]
     assert metrics["annotation_seconds"] == 12.0 and metrics["clicks"] == 3
     with pytest.raises(Exception):  # without the human oracle's flag, missing labels fail
-        evaluate(ds, str(tmp_path / "no-model.pt"), r["labelled"],
-                        {"method": "SP", "trial": 0, "round": 0}, str(out))
+        evaluate(dataset=ds, model=str(tmp_path / "no-model.pt"), labelled=r["labelled"],
+                 method="SP", trial=0, round=0, out=str(out))
     report.report([str(out)], str(tmp_path / "t.csv"), str(tmp_path / "p.png"),
                   out_rounds=str(tmp_path / "r.html"), out_rounds_csv=str(tmp_path / "r.csv"))
     table = pd.read_csv(tmp_path / "t.csv")

@@ -228,7 +228,7 @@ def test_read_raw_mask_palette_gives_indices(tmp_path):
 def _superpixels(tmp_path, root) -> str:
     cfg = {"name": "folder", "root": str(root)}
     out = str(tmp_path / "seeds.h5")
-    superpixelize(cfg, SeedsSpec(size=16), out)
+    superpixelize(dataset=cfg, spec=SeedsSpec(size=16), out=out)
     return out
 
 
@@ -241,9 +241,9 @@ def test_oracle_table_refuses_the_silent_void_pool_and_writes_nothing(tmp_path):
     cfg = {"name": "folder", "root": str(root)}
     with pytest.raises(DatasetError, match=r"'fg' .* 25.0% of the pool's pixels are void "
                                            r"\(raw value 255\).*\"values\": \[0, 255\]"):
-        oracle_table(cfg, sp, str(out))
+        oracle_table(dataset=cfg, superpixels=sp, out=str(out))
     assert not out.exists() and list(tmp_path.glob("oracle*")) == []
-    oracle_table(cfg, sp, str(out), allow_absent_classes=True)
+    oracle_table(dataset=cfg, superpixels=sp, out=str(out), allow_absent_classes=True)
     assert out.exists()
 
 

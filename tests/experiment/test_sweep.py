@@ -45,12 +45,16 @@ def test_a_sized_kind_makes_superpixels_of_its_size_with_the_experiments_other_s
         superpixel_settings(cfg, "seeds@16")
 
 
-def test_sieving_skips_regions_under_twice_the_methods_own_size():
+def test_sieving_skips_regions_under_twice_each_sizes_own_target():
+    """min_size null is resolved by the sieve stage from the superpixel file it sieves: the
+    authors' 512 px at 256 px superpixels, 32 px at 16 px."""
+    from asal.method.sieving import SieveSpec
+
     cfg = sweep_config()
-    # the authors sieve regions of at least 512 px at 256 px superpixels
-    assert stage_settings(cfg, "AMSP+S@256px", "sieve")["min_size"] == 512
-    assert stage_settings(cfg, "AMSP+S@16px", "sieve")["min_size"] == 32
-    assert stage_settings(cfg, "warmup-seeds@16px", "sieve")["min_size"] == 32
+    assert stage_settings(cfg, "AMSP+S@256px", "sieve")["min_size"] is None
+    for kind, wanted in (("seeds@256px", 512), ("seeds@16px", 32), ("seeds", 128)):
+        target = superpixel_settings(cfg, kind)["size"]  # what superpixelize records
+        assert SieveSpec().for_superpixels({"target_size": target}).min_size == wanted
 
 
 def test_a_method_definition_may_set_its_size():

@@ -11,7 +11,8 @@ def _two_images():
     return Superpixels(names=np.array(["a", "b"]), shapes=np.array([[2, 2], [1, 3]]),
                        pixel_offset=np.array([0, 4, 7]), sp_offset=np.array([0, 1, 2]),
                        maps=np.zeros(7, np.int32), area=np.array([4, 3]),
-                       edges=np.zeros((0, 2), np.int64), attrs={})
+                       edges=np.zeros((0, 2), np.int64),
+                       edge_offset=np.zeros(3, np.int64), attrs={})
 
 
 def test_sparse_targets_places_kept_labels():

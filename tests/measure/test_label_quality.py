@@ -14,7 +14,8 @@ def test_label_quality_by_hand():
     sp = Superpixels(names=np.array(["a", "b"]), shapes=np.array([[2, 2], [2, 2]]),
                      pixel_offset=np.array([0, 4, 8]), sp_offset=np.array([0, 1, 2]),
                      maps=np.zeros(8, np.int32), area=np.array([4, 4]),
-                     edges=np.zeros((0, 2), np.int64), attrs={})
+                     edges=np.zeros((0, 2), np.int64),
+                     edge_offset=np.zeros(3, np.int64), attrs={})
     # Labelled: image 0 all four pixels as class 0 (two right), image 1 pixels 4, 5, 7 as 2
     # (4, 5 right; 7 is void in truth: wrong).
     sieved = {"pixel": np.array([0, 1, 2, 3, 4, 5, 7]),

@@ -69,7 +69,7 @@ def test_merging_invariants(scene, mode, epsilon, seeds, fraction):
 
 
 @FUZZ
-@given(scenes(), st.integers(0, 40), st.sampled_from(acquisition.FUNCTIONS))
+@given(scenes(), st.integers(0, 40), st.sampled_from(tuple(acquisition.FUNCTIONS)))
 def test_acquisition_spends_the_budget_on_candidates_only(scene, budget, function):
     local, probs, _, n_classes, rng, frozen_share = scene
     n = int(local.max()) + 1

@@ -72,26 +72,28 @@ def test_missing_image_is_reported_before_any_work(pool, tmp_path):
     shutil.copytree(pool, root)
     (root / "images" / "pool_0003.png").unlink()
     with pytest.raises(DatasetError, match=r"images/pool_0003.png"):
-        superpixelize(_dataset(root), SeedsSpec(size=32), str(tmp_path / "sp.h5"))
+        superpixelize(dataset=_dataset(root), spec=SeedsSpec(size=32),
+                      out=str(tmp_path / "sp.h5"))
     assert not (tmp_path / "sp.h5").exists()
 
 
 def test_superpixel_size_larger_than_the_image(pool, tmp_path):
     with pytest.raises(ValueError, match=r"superpixel size 5000 px is larger than the image"):
-        superpixelize(_dataset(pool), SeedsSpec(size=5000), str(tmp_path / "sp.h5"))
+        superpixelize(dataset=_dataset(pool), spec=SeedsSpec(size=5000),
+                      out=str(tmp_path / "sp.h5"))
 
 
 @pytest.fixture(scope="module")
 def artifacts_ab(pool, tmp_path_factory):
     """Superpixels under two specs, statistics under the first."""
     out = tmp_path_factory.mktemp("artifacts")
-    superpixelize(_dataset(pool), SeedsSpec(size=32), str(out / "a.h5"))
-    superpixelize(_dataset(pool), SeedsSpec(size=64), str(out / "b.h5"))
+    superpixelize(dataset=_dataset(pool), spec=SeedsSpec(size=32), out=str(out / "a.h5"))
+    superpixelize(dataset=_dataset(pool), spec=SeedsSpec(size=64), out=str(out / "b.h5"))
     torch.manual_seed(0)
     save_checkpoint(out / "model.pt", build_model("small_unet", 6),
                     {"model": "small_unet", "n_classes": 6, "round": 0})
-    predict(_dataset(pool), str(out / "a.h5"), str(out / "model.pt"), str(out / "stats.h5"),
-                   device="cpu")
+    predict(dataset=_dataset(pool), superpixels=str(out / "a.h5"), model=str(out / "model.pt"),
+            out=str(out / "stats.h5"), device="cpu")
     return out
 
 
@@ -100,8 +102,8 @@ def test_stage_refuses_inputs_made_under_another_superpixel_spec(artifacts_ab, t
 
     with pytest.raises(ArtifactError, match=r"inputs disagree on superpixel spec: .*b.h5.*"
                                             r"\"size\": 64.*stats.h5.*\"size\": 32"):
-        merge(str(artifacts_ab / "b.h5"), str(artifacts_ab / "stats.h5"), None,
-                     MergeSpec(), str(tmp_path / "merged.h5"))
+        merge(superpixels=str(artifacts_ab / "b.h5"), stats=str(artifacts_ab / "stats.h5"),
+              labelled=None, spec=MergeSpec(), out=str(tmp_path / "merged.h5"))
     assert not (tmp_path / "merged.h5").exists()
 
 
@@ -110,16 +112,17 @@ def test_checkpoint_with_another_class_count_is_refused(pool, artifacts_ab, tmp_
                     {"model": "small_unet", "n_classes": 4, "round": 0})
     with pytest.raises(ValueError, match=r"model4.pt: checkpoint predicts 4 classes but the "
                                          r"dataset has 6"):
-        predict(_dataset(pool), str(artifacts_ab / "a.h5"), str(tmp_path / "model4.pt"),
-                       str(tmp_path / "stats.h5"), device="cpu")
+        predict(dataset=_dataset(pool), superpixels=str(artifacts_ab / "a.h5"),
+                model=str(tmp_path / "model4.pt"), out=str(tmp_path / "stats.h5"), device="cpu")
 
 
 def test_budget_beyond_the_pool_spends_what_is_left(artifacts_ab, tmp_path, caplog):
     from asal.method.acquisition import AcquireSpec
 
     sp_path, stats_path = str(artifacts_ab / "a.h5"), str(artifacts_ab / "stats.h5")
-    table = acquire(sp_path, stats_path, None, None, AcquireSpec(), 10**6, 0, 0, 1,
-                           str(tmp_path / "queries.csv"))
+    table = acquire(superpixels=sp_path, stats=stats_path, merged=None, labelled=None,
+                    spec=AcquireSpec(), budget=10**6, seed=0, trial=0, round=1,
+                    out=str(tmp_path / "queries.csv"))
     from asal.store.artifacts import read_superpixels
 
     n = read_superpixels(sp_path).n_superpixels
@@ -127,5 +130,6 @@ def test_budget_beyond_the_pool_spends_what_is_left(artifacts_ab, tmp_path, capl
     assert f"regions left unlabelled; spending {n}" in caplog.text
     assert len(pd.read_csv(tmp_path / "queries.csv")) == n
     with pytest.raises(ValueError, match="budget 0"):
-        acquire(sp_path, stats_path, None, None, AcquireSpec(), 0, 0, 0, 1,
-                       str(tmp_path / "q0.csv"))
+        acquire(superpixels=sp_path, stats=stats_path, merged=None, labelled=None,
+                spec=AcquireSpec(), budget=0, seed=0, trial=0, round=1,
+                out=str(tmp_path / "q0.csv"))

@@ -42,6 +42,36 @@ def test_every_stage_module_declares_its_command_line():
         assert command == name.replace("_", "-")
 
 
+def test_rule_names_are_unique():
+    names = [m.group(1) for path in RULES
+             for m in re.finditer(r"^\s*rule (\w+):", path.read_text(), re.M)]
+    assert names and len(names) == len(set(names)), sorted(names)
+
+
+# The function of each stage module that does the work (its entry point calls it).
+STAGE_FUNCTIONS = {"synthesize": "synthesize", "superpixelize": "superpixelize",
+                   "superpixelize_oracle": "superpixelize_oracle", "oracle_table": "oracle_table",
+                   "features": "compute_features", "warmup": "warmup", "predict": "predict",
+                   "merge": "merge", "acquire": "acquire", "query": "query",
+                   "annotate": "annotate", "sieve": "sieve", "train": "train",
+                   "evaluate": "evaluate", "draw": "draw", "gather": "gather_superpixels"}
+
+
+def test_stage_functions_take_named_arguments_only():
+    """A path given in the wrong place is an error, not a silent swap."""
+    import inspect
+
+    for module, name in STAGE_FUNCTIONS.items():
+        function = getattr(importlib.import_module(f"asal.stages.{module}"), name)
+        positional = [p.name for p in inspect.signature(function).parameters.values()
+                      if p.kind is not p.KEYWORD_ONLY]
+        assert not positional, f"{module}.{name} takes {positional} by position"
+    from asal.stages.merge import merge
+
+    with pytest.raises(TypeError):
+        merge("superpixels.h5", "stats.h5", None, None, "merged.h5")
+
+
 def test_every_rule_runs_the_stage_of_its_name():
     rules = rules_and_commands()
     assert {"superpixelize", "warmup", "merge", "evaluate", "draw", "report"} <= set(rules)
@@ -80,7 +110,7 @@ def test_call_runs_a_stage_as_the_cli_does(tmp_path):
 
     spec = {"n_pool": 2, "n_val": 1, "height": 16, "width": 24}
     cli.call("synthesize", out=tmp_path / "a", seed=3, spec=spec)
-    synthesize(str(tmp_path / "b"), 3, **spec)
+    synthesize(out=str(tmp_path / "b"), seed=3, spec=spec)
     made_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*"))
     made_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*"))
     assert made_a == made_b and made_a

@@ -33,12 +33,12 @@ def test_sharded_superpixelize_and_predict_equal_one_job(pool, tmp_path):
     dataset, _ = pool
     spec = SeedsSpec(size=32)
     whole = tmp_path / "whole.h5"
-    superpixelize(dataset, spec, str(whole))
+    superpixelize(dataset=dataset, spec=spec, out=str(whole))
     shards = [tmp_path / f"shard{k}.h5" for k in range(3)]
     for k, path in enumerate(shards):
-        superpixelize(dataset, spec, str(path), shard=k, n_shards=3)
+        superpixelize(dataset=dataset, spec=spec, out=str(path), shard=k, shards=3)
     gathered = tmp_path / "gathered.h5"
-    gather_superpixels([str(p) for p in shards], str(gathered))
+    gather_superpixels(shard_files=[str(p) for p in shards], out=str(gathered))
     a, b = _read_all(whole), _read_all(gathered)
     assert a.keys() == b.keys()
     for key in a:
@@ -48,12 +48,14 @@ def test_sharded_superpixelize_and_predict_equal_one_job(pool, tmp_path):
     model = tmp_path / "model.pt"
     save_checkpoint(model, build_model("small_unet", 6),
                     {"model": "small_unet", "n_classes": 6, "round": 0})
-    predict(dataset, str(whole), str(model), str(tmp_path / "stats.h5"), device="cpu")
+    predict(dataset=dataset, superpixels=str(whole), model=str(model),
+            out=str(tmp_path / "stats.h5"), device="cpu")
     parts = [tmp_path / f"stats{k}.h5" for k in range(3)]
     for k, path in enumerate(parts):
-        predict(dataset, str(whole), str(model), str(path), device="cpu", shard=k,
-                       n_shards=3)
-    gather_table([str(p) for p in parts], "predict", str(tmp_path / "stats_g.h5"))
+        predict(dataset=dataset, superpixels=str(whole), model=str(model), out=str(path),
+                device="cpu", shard=k, shards=3)
+    gather_table(shard_files=[str(p) for p in parts], stage="predict",
+                 out=str(tmp_path / "stats_g.h5"))
     a, b = _read_all(tmp_path / "stats.h5"), _read_all(tmp_path / "stats_g.h5")
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-12, err_msg=key)
@@ -64,9 +66,10 @@ def test_gather_refuses_shards_out_of_order(pool, tmp_path):
     spec = SeedsSpec(size=32)
     paths = [tmp_path / f"s{k}.h5" for k in range(2)]
     for k, path in enumerate(paths):
-        superpixelize(dataset, spec, str(path), shard=k, n_shards=2)
+        superpixelize(dataset=dataset, spec=spec, out=str(path), shard=k, shards=2)
     with pytest.raises(ArtifactError, match="is shard 1 of 2, expected 0 of 2"):
-        gather_superpixels([str(paths[1]), str(paths[0])], str(tmp_path / "g.h5"))
+        gather_superpixels(shard_files=[str(paths[1]), str(paths[0])],
+                           out=str(tmp_path / "g.h5"))
 
 
 def test_shard_ranges_cover_the_pool_once():

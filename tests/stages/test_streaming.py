@@ -69,8 +69,8 @@ def test_merge_blocks_equal_per_image_merging(pool, tmp_path, mode, seeds):
     outs = []
     for k, rows in enumerate(BLOCK_ROWS):
         out = tmp_path / f"merged{k}.h5"
-        merge(pool["superpixels"], pool["stats"], pool["labelled"], spec, str(out),
-              block_rows=rows)
+        merge(superpixels=pool["superpixels"], stats=pool["stats"], labelled=pool["labelled"],
+              spec=spec, out=str(out), block_rows=rows)
         outs.append(artifacts.read_table(out, "merge", ("region",))[0]["region"])
     for other in outs[1:]:
         np.testing.assert_array_equal(outs[0], other)
@@ -95,13 +95,13 @@ def test_merge_blocks_equal_per_image_merging(pool, tmp_path, mode, seeds):
 def test_acquire_blocks_equal_whole_pool_scores(pool, tmp_path, function, normalize):
     spec = acquisition.AcquireSpec(function=function, normalize=normalize)
     merged = tmp_path / "merged.h5"
-    merge(pool["superpixels"], pool["stats"], pool["labelled"],
-          merging.MergeSpec(epsilon=0.25), str(merged))
+    merge(superpixels=pool["superpixels"], stats=pool["stats"], labelled=pool["labelled"],
+          spec=merging.MergeSpec(epsilon=0.25), out=str(merged))
     tables = []
     for k, rows in enumerate(BLOCK_ROWS):
         out = tmp_path / f"queries{k}.csv"
-        acquire(pool["superpixels"], pool["stats"], str(merged), pool["labelled"], spec,
-                budget=9, seed=4, trial=1, round=2, out=str(out), block_rows=rows)
+        acquire(superpixels=pool["superpixels"], stats=pool["stats"], merged=str(merged),
+                labelled=pool["labelled"], spec=spec, budget=9, seed=4, trial=1, round=2, out=str(out), block_rows=rows)
         tables.append(pd.read_csv(out))
     for other in tables[1:]:
         pd.testing.assert_frame_equal(tables[0], other)
@@ -124,8 +124,8 @@ def test_acquire_blocks_equal_whole_pool_scores(pool, tmp_path, function, normal
 
 def test_acquire_budget_above_pool_spends_what_is_left(pool, tmp_path):
     out = tmp_path / "q.csv"
-    acquire(pool["superpixels"], pool["stats"], None, pool["labelled"],
-            acquisition.AcquireSpec(), budget=10 ** 6, seed=0, trial=0, round=1, out=str(out),
+    acquire(superpixels=pool["superpixels"], stats=pool["stats"], merged=None,
+            labelled=pool["labelled"], spec=acquisition.AcquireSpec(), budget=10 ** 6, seed=0, trial=0, round=1, out=str(out),
             block_rows=PER_IMAGE)
     _, _, labelled = _whole(pool)
     assert len(pd.read_csv(out)) == int((labelled["label"] < 0).sum())
@@ -133,17 +133,18 @@ def test_acquire_budget_above_pool_spends_what_is_left(pool, tmp_path):
 
 def test_query_blocks_equal_whole_pool_oracle(pool, tmp_path):
     merged = tmp_path / "merged.h5"
-    merge(pool["superpixels"], pool["stats"], pool["labelled"],
-          merging.MergeSpec(epsilon=0.25), str(merged))
+    merge(superpixels=pool["superpixels"], stats=pool["stats"], labelled=pool["labelled"],
+          spec=merging.MergeSpec(epsilon=0.25), out=str(merged))
     queries = tmp_path / "queries.csv"
-    acquire(pool["superpixels"], pool["stats"], str(merged), pool["labelled"],
-            acquisition.AcquireSpec(), budget=12, seed=0, trial=0, round=2, out=str(queries))
+    acquire(superpixels=pool["superpixels"], stats=pool["stats"], merged=str(merged),
+            labelled=pool["labelled"], spec=acquisition.AcquireSpec(), budget=12, seed=0, trial=0, round=2, out=str(queries))
     classes = [f"class{k}" for k in range(SHAPE.n_classes)]
     results = []
     for k, rows in enumerate(BLOCK_ROWS):
         answers, labelled = tmp_path / f"answers{k}.csv", tmp_path / f"labelled{k}.h5"
-        query(str(queries), pool["oracle"], str(merged), pool["labelled"], classes, 2,
-              str(answers), str(labelled), block_rows=rows)
+        query(queries=str(queries), oracle_table=pool["oracle"], merged=str(merged),
+              labelled=pool["labelled"], classes=classes, round=2, answers=str(answers),
+              labelled_out=str(labelled), block_rows=rows)
         results.append((pd.read_csv(answers),
                         artifacts.read_table(labelled, "query", ("label", "query", "round"))))
     for other in results[1:]:

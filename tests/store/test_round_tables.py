@@ -20,7 +20,8 @@ DATASET = SimpleNamespace(pool=["a", "b"], classes=["road", "car"])
 
 def test_same_pool_and_classes_pass():
     check_pool(DATASET, superpixels(["a", "b"], ["road", "car"]), "sp.h5")
-    check_classes(DATASET, superpixels(["x"], None), "old.h5")  # classes not recorded
+    with pytest.raises(ArtifactError, match=r"old\.h5: made under classes None"):
+        check_classes(DATASET, superpixels(["x"], None), "old.h5")  # no file lacks them
 
 
 def test_other_pool_is_refused_naming_the_file():

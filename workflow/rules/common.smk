@@ -1,13 +1,16 @@
-# Config validation, paths and helpers shared by all rules. Every path pattern comes from
-# asal.store.layout, the one definition of the artifact layout.
+# What all rules share, in the anchors' order: imports, the config checked (defaults filled
+# from the schema), constants, wildcard constraints, path providers, input functions (all
+# `get_*`), then params and resources helpers. Paths come from asal.store.layout, each job's
+# input files from asal.experiment.inputs (which `asal draw --config` and
+# `asal annotate --config` use too). Nothing here imports OpenCV, torch or picture code:
+# every job re-parses this file.
 import json
+import math
 import os
 import re
 import shlex
 import shutil
 import sys
-
-from snakemake.utils import validate
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 # Jobs call the `asal` command; when it is not on PATH (snakemake started as
@@ -16,221 +19,139 @@ if shutil.which("asal") is None:
     shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
 from asal.experiment.config import dataset_settings
-from asal.experiment.methods import (ConfigError, check_methods, method_info, stage_settings,
-                                     superpixel_kind, superpixel_settings, sweep_sizes)
-from asal.stages.draw import draw_settings
+from asal.experiment.inputs import Inputs, as_options
+from asal.experiment.methods import (check_methods, method_info, stage_settings,
+                                     superpixel_kind, superpixel_settings, sweep_sizes,
+                                     train_settings)
+from asal.experiment.settings import checked_config, choices
+from asal.method.superpixel_spec import SeedsSpec
 from asal.store import layout
 
 
-if "draw_warmup" in (config.get("resources") or {}):
-    raise WorkflowError("config: resources.draw_warmup is now resources.warmup (the rule that "
-                        "draws round 0 was renamed warmup); rename the key")
-validate(config, "../schemas/config.schema.yaml")
-
-EXP = config["experiment"]
+# ---------------------------------------------------------------- the config, checked
 try:
+    config.update(checked_config(config))
     METHODS = check_methods(config)
-except ConfigError as err:
-    raise WorkflowError(f"config: {err}")
-# Full (the fully supervised ceiling) has no rounds: its own two rules, not the loop's.
-FULL_ON = layout.FULL in METHODS
-METHODS = [m for m in METHODS if m != layout.FULL]
-BASELINE = (config.get("report") or {}).get("baseline", "SP")
-if BASELINE is not None and BASELINE not in config["methods"]:  # a sweep pairs by size
-    logger.warning(f"config: report.baseline {BASELINE!r} is not among the methods {METHODS}: "
-                   "the report has no paired differences (name one of the methods to get them)")
-    BASELINE = None
-TRIALS = list(range(config["trials"]))
-ROUNDS = list(range(config["rounds"] + 1))
-WARMUP_BUDGET = config.get("warmup_budget") or config["budget"]
-GPUS = config.get("compute", {}).get("gpus_per_job", 1)
-# Image-wise stages (superpixelize, predict) split into this many parallel jobs, then gathered.
-SHARDS = config.get("compute", {}).get("shards", 1)
-DEVICE = config.get("compute", {}).get("device", "auto")
-# Who answers the queries: the ground truth (simulated) or a person on the labelling page.
-ORACLE = config.get("oracle", "simulated")
-HUMAN = ORACLE == "human"
-if HUMAN and FULL_ON:
+    DATASET_SETTINGS = dataset_settings(config)
+    KIND_OF = {m: superpixel_kind(config, m) for m in METHODS if m != layout.FULL}
+    for _kind in sorted(set(KIND_OF.values()) - {"oracle"}):  # seeds, slic, seeds@16px...
+        SeedsSpec(**superpixel_settings(config, _kind))  # refused before any job, by key
+except (ValueError, TypeError) as err:
+    raise WorkflowError(str(err) if str(err).startswith("config") else f"config: {err}")
+HUMAN = config["oracle"] == "human"  # a person answers the queries on the labelling page
+if DATASET_SETTINGS["evaluation_split"] is None and not HUMAN:
+    raise WorkflowError("config: dataset.evaluation_split: null (no evaluation split) is only "
+                        "for oracle: human; a simulated run evaluates every round: name a split")
+if HUMAN and layout.FULL in METHODS:
     raise WorkflowError(f"config: methods: {layout.FULL} labels every pool pixel from the ground "
                         "truth, which a pool answered by a person (oracle: human) does not have; "
                         "drop it from methods")
-ANNOTATE = {"host": "127.0.0.1", "port": 8765, "annotator": None, "finish_when_done": False,
-            **(config.get("annotate") or {})}
-
-
-def P(pattern):
-    """A layout pattern with this experiment filled in; other wildcards stay."""
-    return layout.for_experiment(pattern, EXP)
-
-
-def R(kind):
-    return P(layout.round_file(kind))
-
-
-def LOG(rule, scope="round"):
-    """Log pattern of a rule's jobs; scope names what one job is for (layout.JOB_SCOPES)."""
-    return P(layout.log_file(rule, scope))
-
-
-def BENCH(rule, scope="round"):
-    return P(layout.benchmark_file(rule, scope))
-
-
-# train.model feature_head: a frozen encoder's features, computed once (rule features), are
-# what train, predict, sieve and evaluate read instead of images.
-USES_FEATURES = config["train"].get("model") == "feature_head"
-ENCODER = config["train"].get("encoder", "efficientnet_lite0")
-FEATURES_FILE = P(layout.FEATURES).format(encoder=ENCODER) if USES_FEATURES else None
-FEATURES_INPUT = [FEATURES_FILE] if USES_FEATURES else []
-FEATURES_ARG = f"--features {FEATURES_FILE}" if USES_FEATURES else ""
-
-
-try:
-    DATASET = dataset_settings(config)
-except ValueError as err:
-    raise WorkflowError(str(err))
-if DATASET.get("evaluation_split") is None and not HUMAN:
-    raise WorkflowError("config: dataset.evaluation_split: null (no evaluation split) is only "
-                        "for oracle: human; a simulated run evaluates every round: name a split")
-DATASET_JSON = json.dumps(DATASET, sort_keys=True)
-try:
-    KIND_OF = {m: superpixel_kind(config, m) for m in METHODS}
-except ConfigError as err:
-    raise WorkflowError(f"config: {err}")
-KINDS = sorted(set(KIND_OF.values()))
-# seeds, slic, or either at another size than the experiment's (seeds@16px)
-ALGORITHM_KIND_RE = f"(?:{'|'.join(layout.ALGORITHM_KINDS)})(?:@\\d+px)?"
-try:  # a bad superpixel setting is refused before any job, naming its key
-    from asal.method.superpixels import SeedsSpec
-
-    for _kind in KINDS:
-        if _kind != "oracle":
-            SeedsSpec(**superpixel_settings(config, _kind))
-except (ValueError, TypeError) as err:
-    raise WorkflowError(f"config: {err}")
-if HUMAN and any(kind == "oracle" for kind in KINDS):
+if HUMAN and "oracle" in KIND_OF.values():
     raise WorkflowError("config: methods "
                         + ", ".join(m for m, k in KIND_OF.items() if k == "oracle")
                         + " build their superpixels from the ground truth, which a pool answered "
                         "by a person (oracle: human) does not have; drop them from methods")
+
+# ---------------------------------------------------------------- constants
+EXP = config["experiment"]
+# Full (the fully supervised ceiling) has no rounds: its own two rules, not the loop's.
+FULL_ON = layout.FULL in METHODS
+METHODS = [m for m in METHODS if m != layout.FULL]
 WARMUP_OF = {m: layout.warmup_method(k) for m, k in KIND_OF.items()}
 WARMUPS = sorted(set(WARMUP_OF.values()))
-REPORT_SETTINGS = config.get("report") or {}
-SECOND_BASELINE = REPORT_SETTINGS.get("second_baseline")
-
-
-def REPORT(pattern):
-    """A report summary file, in report/<report.name>/ when the config names one."""
-    return P(layout.report_file(pattern, REPORT_SETTINGS.get("name")))
-
-
-REPORT_TABLE = REPORT(layout.REPORT_TABLE)
-REPORT_PLOT = REPORT(layout.REPORT_PLOT)
-if REPORT_SETTINGS.get("figure") == "size" and not sweep_sizes(config):
+BASELINE = config["report"]["baseline"]
+if BASELINE is not None and BASELINE not in config["methods"]:  # a sweep pairs by size
+    logger.warning(f"config: report.baseline {BASELINE!r} is not among the methods {METHODS}: "
+                   "the report has no paired differences (name one of the methods to get them)")
+    BASELINE = None
+INPUTS = Inputs(config, METHODS + ([layout.FULL] if FULL_ON else []), WARMUPS)
+DATASET_JSON = json.dumps(DATASET_SETTINGS, sort_keys=True)
+WARMUP_BUDGET = config["warmup_budget"] or config["budget"]
+SHARDS = config["compute"]["shards"]  # superpixelize, predict, features: this many jobs
+DEVICE = config["compute"]["device"]
+GPUS = config["compute"]["gpus_per_job"]
+ANNOTATE = config["annotate"]
+ENCODER_RE = "|".join(choices("train.encoder"))
+REPORT_SETTINGS = config["report"]
+SECOND_BASELINE = REPORT_SETTINGS["second_baseline"]
+if REPORT_SETTINGS["figure"] == "size" and not sweep_sizes(config):
     raise WorkflowError("config: report.figure: size draws mIoU against base superpixel size; "
                         "list the sizes under sweep.superpixel_size")
-# The report reads each kind's achieved superpixel size and the classes' pool shares.
-REPORT_SUPERPIXELS = [P(layout.SUPERPIXELS).format(spx=k) for k in KINDS if k != "oracle"]
-REPORT_ORACLE = [] if HUMAN else [P(layout.ORACLE_TABLE).format(spx=KIND_OF.get(BASELINE)
-                                                                 or KINDS[0])]
-WHAT_RAN = (f"{EXP}: {len(TRIALS)} trial(s); a warm-up of {WARMUP_BUDGET} clicks, then "
+KINDS = sorted(set(KIND_OF.values()))
+WHAT_RAN = (f"{EXP}: {config['trials']} trial(s); a warm-up of {WARMUP_BUDGET} clicks, then "
             f"{config['rounds']} round(s) of {config['budget']} clicks; "
             f"model {config['train']['model']}, {config['train']['iterations']} iterations; "
-            f"dataset {DATASET['name']} at resize {DATASET.get('resize', 1.0)}; base "
+            f"dataset {DATASET_SETTINGS['name']} at resize {DATASET_SETTINGS['resize']}; base "
             f"superpixels {', '.join(KINDS)} (target {config['superpixels']['size']} px unless "
             "marked).")
 
+# ---------------------------------------------------------------- wildcard constraints
+wildcard_constraints:
+    trial=r"\d+",
+    round=r"\d+",
+    shard=r"\d+",
+
+
+# seeds, slic, or either at another size than the experiment's (seeds@16px)
+ALGORITHM_KIND_RE = f"(?:{'|'.join(layout.ALGORITHM_KINDS)})(?:@\\d+px)?"
 METHOD_RE = "|".join(re.escape(m) for m in METHODS)
 WARMUP_RE = "|".join(re.escape(m) for m in WARMUPS)
 ANY_METHOD_RE = f"{METHOD_RE}|{WARMUP_RE}"
 
 
-def superpixels_of(wildcards):
-    """Input function: the base superpixels the job's method works on."""
-    return P(layout.SUPERPIXELS).format(spx=superpixel_kind(config, wildcards.method))
+# ---------------------------------------------------------------- path providers
+def results(pattern):
+    """A layout pattern with this experiment filled in; other wildcards stay."""
+    return layout.for_experiment(pattern, EXP)
 
 
-def oracle_table_of(wildcards):
-    return P(layout.ORACLE_TABLE).format(spx=superpixel_kind(config, wildcards.method))
+def round_file(kind):
+    return results(layout.round_file(kind))
 
 
+def report_path(pattern):
+    """A report summary file, in report/<report.name>/ when the config names one."""
+    return results(layout.report_file(pattern, REPORT_SETTINGS["name"]))
+
+
+def logs(rule, scope="round"):
+    """Log pattern of a rule's jobs; scope names what one job is for (layout.JOB_SCOPES)."""
+    return results(layout.log_file(rule, scope))
+
+
+def benchmarks(rule, scope="round"):
+    return results(layout.benchmark_file(rule, scope))
+
+
+# ---------------------------------------------------------------- input functions
+def get_input(stage):
+    """The input function of the rules that run `stage`: the files it reads for the job, by
+    option name (asal.experiment.inputs; round t reads round t-1 through Inputs.previous)."""
+
+    def input_function(wildcards):
+        return INPUTS.of(stage, **wildcards)
+
+    return input_function
+
+
+def get_pictures():
+    """Pictures of trial 0: the warm-up, then every round of every method."""
+    return INPUTS.pictures()
+
+
+# ---------------------------------------------------------------- params
 def spec_json(settings):
     return json.dumps(settings, sort_keys=True)
 
 
-def prev(kind):
-    """Input function: the same artifact of the previous round (round 0 is the warm-up's)."""
-
-    def path(wildcards):
-        r = int(wildcards.round) - 1
-        spx = superpixel_kind(config, wildcards.method)
-        return str(layout.round_path(kind, EXP, layout.source_method(wildcards.method, r, spx),
-                                     wildcards.trial, r))
-
-    return path
+def input_options(wildcards, input):
+    """The job's input files as the stage's options (named after them, so a file cannot be
+    passed as another)."""
+    return as_options(input.items())
 
 
-def all_metrics():
-    files = [R("metrics").format(method=w, trial=t, round=0) for w in WARMUPS for t in TRIALS]
-    files += [R("metrics").format(method=m, trial=t, round=r)
-              for m in METHODS for t in TRIALS for r in ROUNDS[1:]]
-    if FULL_ON:
-        files += [P(layout.full_file("metrics")).format(trial=t) for t in TRIALS]
-    return files
-
-
-wildcard_constraints:
-    trial=r"\d+",
-    round=r"\d+",
-
-
-def optional(flag, path):
-    return f"{flag} {path}" if path else ""
-
-
-def query_inputs(wc):
-    inputs = {"queries": R("queries").format(**wc)}
-    if HUMAN:  # no ground truth: the page needs the images and the superpixels
-        inputs["superpixels"] = superpixels_of(wc)
-    else:
-        inputs["table"] = oracle_table_of(wc)
-    if int(wc.round) > 0:
-        inputs["merged"] = R("merged").format(**wc)
-        inputs["labelled"] = prev("labelled")(wc)
-    return inputs
-
-
-def sieve_inputs(wc):
-    inputs = {"superpixels": superpixels_of(wc), "labelled": R("labelled").format(**wc),
-              "features": FEATURES_INPUT}
-    settings = stage_settings(config, wc.method, "sieve")
-    if int(wc.round) > 0 and settings["threshold"] != "none":
-        inputs["model"] = prev("model")(wc)
-        if settings["scope"] == "new":
-            inputs["previous"] = prev("sieved")(wc)
-    return inputs
-
-
-def evaluate_inputs(wc):
-    """The round's model and labels, and for the diagnostics the oracle table, the round's
-    merged regions and theta_{t-1}'s statistics (none in round 0)."""
-    inputs = {"model": R("model").format(**wc), "labelled": R("labelled").format(**wc),
-              "superpixels": superpixels_of(wc), "sieved": R("sieved").format(**wc),
-              "answers": R("answers").format(**wc), "features": FEATURES_INPUT}
-    if not HUMAN:  # a person's pool has no ground truth to diagnose with
-        inputs["oracle"] = oracle_table_of(wc)
-    if int(wc.round) > 0:
-        inputs["merged"] = R("merged").format(**wc)
-        inputs["prev_stats"] = prev("stats")(wc)
-    return inputs
-
-
-def train_inputs(wc):
-    inputs = {"superpixels": superpixels_of(wc), "sieved": R("sieved").format(**wc),
-              "features": FEATURES_INPUT}
-    if int(wc.round) > 0 and config["train"].get("init") == "previous":
-        inputs["init"] = prev("model")(wc)
-    return inputs
+def shard_options(wildcards):
+    return f"--shard {wildcards.shard} --shards {SHARDS}" if SHARDS > 1 else ""
 
 
 # ---------------------------------------------------------------- job resources
@@ -238,26 +159,26 @@ def train_inputs(wc):
 # `resources:` (runtime in minutes, mem_mb in MB per rule; the schema requires every entry). A
 # retried job (attempt > 1) asks for retry_factor ** (attempt - 1) times as much of both. GPU
 # rules also ask for `gpu=N` (compute.gpus_per_job), which snakemake-executor-plugin-slurm
-# submits as `--gpus=N`, or `--gpus=<model>:N` with resources.slurm.gpu_model.
-import math
-
+# submits as `--gpus=N`, or `--gpus=<model>:N` with resources.slurm.gpu_model, and carry the
+# device their stage runs on (compute.device): a resource, not a param, so that changing it
+# reruns nothing (`--set-resources train:device=cuda` sets one rule's).
 RESOURCES = config["resources"]
-RETRY_FACTOR = RESOURCES.get("retry_factor", 1.5)
-SLURM = RESOURCES.get("slurm") or {}
+SLURM = RESOURCES["slurm"]
 
 
 def _per_attempt(entry, key):
     base = RESOURCES[entry][key]
-    return lambda wildcards, attempt: int(math.ceil(base * RETRY_FACTOR ** (attempt - 1)))
+    factor = RESOURCES["retry_factor"]
+    return lambda wildcards, attempt: int(math.ceil(base * factor ** (attempt - 1)))
 
 
 def resources_of(entry, kind="cpu"):
     """A rule's resources: runtime and mem_mb from resources.<entry> (grown on every retry),
-    the SLURM account and partition, and for kind "gpu" its GPUs. Helper rules name the entry
-    of the stage they serve (gather_stats: predict; train_full: train)."""
+    the SLURM account and partition, and for kind "gpu" its GPUs and device. Helper rules
+    name the entry of the stage they serve (gather_stats: predict; train_full: train)."""
     out = {"runtime": _per_attempt(entry, "runtime"), "mem_mb": _per_attempt(entry, "mem_mb")}
     if kind == "gpu":
-        out["gpu"] = GPUS
+        out.update(gpu=GPUS, device=DEVICE)
     return {**out, **slurm_of(kind)}
 
 
@@ -265,12 +186,12 @@ def slurm_of(kind):
     """SLURM account, partition (and GPU model for kind "gpu"), only those set in the config;
     unset ones are left to the plugin (guessed account, the cluster's default partition)."""
     settings = {}
-    if SLURM.get("account"):
+    if SLURM["account"]:
         settings["slurm_account"] = SLURM["account"]
-    partition = (SLURM.get("gpu_partition") if kind == "gpu" else None) or SLURM.get("partition")
+    partition = (SLURM["gpu_partition"] if kind == "gpu" else None) or SLURM["partition"]
     if partition:
         settings["slurm_partition"] = partition
-    if kind == "gpu" and GPUS and SLURM.get("gpu_model"):
+    if kind == "gpu" and GPUS and SLURM["gpu_model"]:
         settings["gpu_model"] = SLURM["gpu_model"]
     return settings
 
@@ -280,22 +201,3 @@ def slurm_of(kind):
 localrules:
     synthesize,
     report,
-
-
-def draw_inputs(wildcards):
-    """What `asal draw` reads for one round; listed so the pictures follow their artifacts."""
-    kinds = ["metrics", "answers", "labelled", "sieved", "model"]
-    files = {k: R(k).format(**wildcards) for k in kinds}
-    files["features"] = FEATURES_INPUT
-    if int(wildcards.round) > 0:
-        files["merged"] = R("merged").format(**wildcards)
-        files["stats"] = prev("stats")(wildcards)
-    return files
-
-
-def all_pictures():
-    """Pictures of trial 0: the warm-up, then every round of every method."""
-    folders = [P(layout.PICTURES).format(method=w, trial=0, round=0) for w in WARMUPS]
-    folders += [P(layout.PICTURES).format(method=m, trial=0, round=r)
-                for m in METHODS for r in ROUNDS[1:]]
-    return folders

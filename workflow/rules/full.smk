@@ -4,51 +4,49 @@
 
 rule train_full:
     input:
-        dataset=[P(layout.DATASET_DONE)] if DATASET["name"] == "synthetic" else [],
-        features=FEATURES_INPUT,
+        unpack(get_input("train_full")),
     output:
-        model=P(layout.full_file("model")),
-        log=P(layout.full_file("train_log")),
+        model=results(layout.full_file("model")),
+        log=results(layout.full_file("train_log")),
     params:
+        inputs=input_options,
         dataset=DATASET_JSON,
-        spec=spec_json(config["train"]),
+        spec=spec_json(train_settings(config)),
         seed=config["seed"],
-        features=FEATURES_ARG,
-    threads: max(1, config["train"].get("threads", 1))
+    threads: config["train"]["threads"]
     log:
-        LOG("train_full", "trial"),
+        logs("train_full", "trial"),
     benchmark:
-        BENCH("train_full", "trial")
+        benchmarks("train_full", "trial")
     resources:
         **resources_of("train", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal train --full --dataset {params.dataset:q} --spec {params.spec:q} {params.features}"
-        " --seed {params.seed} --trial {wildcards.trial} --round 0 --out {output.model}"
-        " --log-out {output.log} > {log} 2>&1"
+        "asal train --full {params.inputs} --dataset {params.dataset:q} --spec {params.spec:q}"
+        " --seed {params.seed} --trial {wildcards.trial} --round 0"
+        " --device {resources.device} --threads {threads}"
+        " --out {output.model} --log-out {output.log} > {log} 2>&1"
 
 
 rule evaluate_full:
     input:
-        model=P(layout.full_file("model")),
-        features=FEATURES_INPUT,
+        unpack(get_input("evaluate_full")),
     output:
-        P(layout.full_file("metrics")),
+        results(layout.full_file("metrics")),
     params:
+        inputs=input_options,
         dataset=DATASET_JSON,
-        device=DEVICE,
-        features=FEATURES_ARG,
     threads: 1
     log:
-        LOG("evaluate_full", "trial"),
+        logs("evaluate_full", "trial"),
     benchmark:
-        BENCH("evaluate_full", "trial")
+        benchmarks("evaluate_full", "trial")
     resources:
         **resources_of("evaluate", "gpu"),
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal evaluate --dataset {params.dataset:q} --model {input.model} {params.features}"
-        " --method Full --trial {wildcards.trial} --device {params.device} --threads {threads}"
+        "asal evaluate {params.inputs} --dataset {params.dataset:q} --method Full"
+        " --trial {wildcards.trial} --device {resources.device} --threads {threads}"
         " --out {output} > {log} 2>&1"

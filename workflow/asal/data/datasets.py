@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..experiment.settings import defaults
 from .labelmaps import (
     VOID,
     DatasetError,
@@ -73,6 +74,7 @@ class Dataset:
     image_path: callable = field(repr=False, default=None)
     label_path: callable = field(repr=False, default=None)
     mapping: LabelMapping | None = field(repr=False, default=None)  # raw value -> class/VOID
+    evaluation_split: str | None = None  # the split list `evaluation` was read from
 
     def __post_init__(self):
         if self.mapping is None:  # classes 0..C-1 stored as themselves, void 255
@@ -162,7 +164,7 @@ def _first_existing(candidates: list[Path]) -> Path:
     return candidates[0]
 
 
-def folder_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
+def folder_dataset(root: Path, resize: float, evaluation_split: str | None) -> Dataset:
     """A user's own data: images/NAME.(png|jpg), labels/NAME.png (or masks/), pool.txt,
     <evaluation_split>.txt, classes.json {"classes": [...], "palette": [...]} with optional
     "values" / "colors" and "void" saying how raw mask values map to classes (asal.data.labelmaps;
@@ -197,7 +199,7 @@ def folder_dataset(root: Path, resize: float, evaluation_split: str = "val") -> 
             [root / sub / f"{n}.png" for sub in ("labels", "masks")]))
 
 
-def camvid_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
+def camvid_dataset(root: Path, resize: float, evaluation_split: str) -> Dataset:
     """SegNet's CamVid: train/, trainannot/, val/, valannot/, train.txt, val.txt; 11 is void."""
     mapping = values_mapping(11, range(11), [11], "CamVid (SegNet) labels are 0..10, void 11")
 
@@ -215,7 +217,7 @@ def camvid_dataset(root: Path, resize: float, evaluation_split: str = "val") -> 
         label_path=lambda n: root / f"{split_dir(n)}annot" / f"{n}.png")
 
 
-def cityscapes_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
+def cityscapes_dataset(root: Path, resize: float, evaluation_split: str) -> Dataset:
     """leftImg8bit/<split>/<city>/*_leftImg8bit.png with gtFine/<split>/<city>/*_labelIds.png;
     the 19 evaluated classes as train ids. Image names are "<split>/<city>/<stem>"."""
     # Every defined labelId (0..33) that is not evaluated is void.
@@ -240,7 +242,7 @@ def cityscapes_dataset(root: Path, resize: float, evaluation_split: str = "val")
         label_path=lambda n: root / "gtFine" / f"{n}_gtFine_labelIds.png")
 
 
-def voc_dataset(root: Path, resize: float, evaluation_split: str = "val") -> Dataset:
+def voc_dataset(root: Path, resize: float, evaluation_split: str) -> Dataset:
     """PASCAL VOC 2012: JPEGImages/, SegmentationClass/ (palette PNGs, 255 void),
     ImageSets/Segmentation/{train,val}.txt."""
     mapping = values_mapping(len(VOC_CLASSES), range(len(VOC_CLASSES)), [VOID],
@@ -263,8 +265,11 @@ ADAPTERS = {"synthetic": folder_dataset, "folder": folder_dataset, "camvid": cam
             "cityscapes": cityscapes_dataset, "voc": voc_dataset}
 
 
-def open_dataset(name: str, root: str | Path, resize: float = 1.0,
-                 evaluation_split: str = "val") -> Dataset:
+_DEFAULTS = defaults("dataset")
+
+
+def open_dataset(name: str, root: str | Path, resize: float = _DEFAULTS["resize"],
+                 evaluation_split: str | None = _DEFAULTS["evaluation_split"]) -> Dataset:
     if name not in ADAPTERS:
         raise DatasetError(f"unknown dataset {name!r}; use one of {sorted(ADAPTERS)}")
     root = Path(root)
@@ -275,10 +280,14 @@ def open_dataset(name: str, root: str | Path, resize: float = 1.0,
     if evaluation_split is None and ADAPTERS[name] is not folder_dataset:
         raise DatasetError(f"dataset.evaluation_split: null (no evaluation split) is for your "
                            f"own images (name: folder), not {name!r}; name a split")
-    return ADAPTERS[name](root, resize, evaluation_split)
+    ds = ADAPTERS[name](root, resize, evaluation_split)
+    ds.evaluation_split = evaluation_split
+    return ds
 
 
 def dataset_from(settings: dict) -> Dataset:
-    """The dataset a stage works on, from the settings the workflow passes (--dataset)."""
-    return open_dataset(settings["name"], settings["root"], settings.get("resize", 1.0),
-                        settings.get("evaluation_split", "val"))
+    """The dataset a stage works on, from the settings the workflow passes (--dataset);
+    omitted keys take the schema's defaults."""
+    settings = {**_DEFAULTS, **settings}
+    return open_dataset(settings["name"], settings["root"], settings["resize"],
+                        settings["evaluation_split"])

@@ -275,13 +275,6 @@ def make_scene(rng: np.random.Generator, height: int, width: int) -> tuple[np.nd
     return np.clip(img + 0.5, 0, 255).astype(np.uint8), label
 
 
-def colorize(label: np.ndarray) -> np.ndarray:
-    """RGB view of a label map for previews; void is black."""
-    lut = np.zeros((256, 3), dtype=np.uint8)
-    lut[: len(PALETTE)] = PALETTE
-    return lut[label]
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     """Readers (Snakemake, other jobs) must never see a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

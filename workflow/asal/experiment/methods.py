@@ -10,14 +10,17 @@ from __future__ import annotations
 import copy
 
 from ..store.layout import ALGORITHM_KINDS, FULL, SUPERPIXEL_KINDS, WARMUP
+from .settings import ConfigError
 
 # Settings of one superpixel algorithm only (asal.method.superpixels.SeedsSpec); kept here so that
 # methods, imported by the Snakefile, does not import OpenCV.
 SEEDS_ONLY = ("levels", "prior", "histogram_bins", "double_step")
 SLIC_ONLY = ("slic_variant", "ruler")
 
-NO_MERGE = {"mode": "none"}
-NO_SIEVE = {"threshold": "none"}
+# The setting that switches a stage off; the stage's other settings then cannot matter.
+OFF = {"merge": ("mode", "none"), "sieve": ("threshold", "none")}
+NO_MERGE = dict([OFF["merge"]])
+NO_SIEVE = dict([OFF["sieve"]])
 
 BUILTIN_METHODS: dict[str, dict] = {
     # The paper's ablation ladder (Table 2 / Figure 3).
@@ -43,10 +46,6 @@ METHOD_KEYS = set(STAGE_SECTIONS) | {"merge_until_round", "base", "superpixels",
 # <method>@<size>px, and so are its superpixels (seeds@16px); `sweep.superpixel_size` makes
 # one such method per listed method and size.
 SIZE_MARK = "@"
-
-
-class ConfigError(ValueError):
-    """A config value is wrong; the message names the key."""
 
 
 def sized_name(method: str, size: int) -> str:
@@ -159,9 +158,8 @@ def superpixel_kind(config: dict, method: str) -> str:
     the superpixels, the oracle table and the warm-up."""
     if method.startswith(WARMUP):
         return method[len(WARMUP) + 1:] or "seeds"
-    default = (config.get("superpixels") or {}).get("algorithm", "seeds")
     definition = all_methods(config)[method]
-    kind = definition.get("superpixels", default)
+    kind = definition.get("superpixels", config["superpixels"]["algorithm"])
     if kind not in SUPERPIXEL_KINDS:
         raise ConfigError(f"method {method}: superpixels {kind!r}, use one of "
                           f"{SUPERPIXEL_KINDS}")
@@ -186,8 +184,16 @@ def superpixel_settings(config: dict, kind: str) -> dict:
     return {k: v for k, v in settings.items() if k not in unused}
 
 
+def is_off(stage: str, settings: dict) -> bool:
+    """Whether these settings switch the stage off (merge mode none, sieve threshold none)."""
+    key, off = OFF.get(stage, (None, None))
+    return key is not None and settings.get(key) == off
+
+
 def stage_settings(config: dict, method: str, stage: str, round: int | None = None) -> dict:
-    """The effective settings of `stage` for `method` (in round `round` for merging)."""
+    """The effective settings of `stage` for `method` (in round `round` for merging); a
+    stage switched off keeps only the switch, so changing its other settings reruns
+    nothing."""
     settings = dict(config[stage])
     if not method.startswith(WARMUP):
         definition = all_methods(config)[method]
@@ -195,14 +201,16 @@ def stage_settings(config: dict, method: str, stage: str, round: int | None = No
         until = definition.get("merge_until_round")
         if stage == "merge" and until is not None and round is not None and round > until:
             settings["mode"] = "none"
-    # Settings that cannot matter are dropped, so changing them reruns nothing.
-    if stage == "merge" and settings.get("mode") == "none":
-        return {"mode": "none"}
-    if stage == "sieve":
-        if settings.get("threshold") == "none":
-            return {"threshold": "none"}
-        if settings.get("min_size") is None:  # authors: 512 at 256
-            settings["min_size"] = 2 * superpixel_size(config, method)
+    return dict([OFF[stage]]) if is_off(stage, settings) else settings
+
+
+def train_settings(config: dict) -> dict:
+    """The `train` settings that can change a model, and so the train rule's params:
+    `threads` is how the job runs (the rule's threads), and the encoder matters only to the
+    feature head."""
+    settings = {k: v for k, v in config["train"].items() if k != "threads"}
+    if settings["model"] != "feature_head":
+        settings.pop("encoder", None)
     return settings
 
 

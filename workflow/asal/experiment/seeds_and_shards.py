@@ -12,6 +12,12 @@ def derive_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([len(parts), *(int(p) for p in parts)]).generate_state(1)[0])
 
 
+def acquire_tie_seed(seed: int, trial: int, round: int) -> int:
+    """The seed of acquisition's tie-breaks in a round: what acquire uses and what the
+    class-balance picture must use to pick the same regions."""
+    return derive_seed(seed, trial, round, 2)
+
+
 def shard_range(n_images: int, shard: int, n_shards: int) -> tuple[int, int]:
     """Contiguous block of pool images [lo, hi) handled by one shard of an image-wise stage."""
     if not 0 <= shard < n_shards:

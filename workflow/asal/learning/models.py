@@ -174,7 +174,7 @@ class FeatureHead(nn.Module):
     needs_features = True
     TAPS = ("s8", "s16", "s32")  # the cached taps it reads; the stride-4 tap is not one
 
-    def __init__(self, n_classes: int, encoder: str = "efficientnet_lite0", width: int = 32):
+    def __init__(self, n_classes: int, encoder: str, width: int = 32):
         super().__init__()
         from .encoders import LITE_STAGES, TAP_STAGES
 
@@ -222,7 +222,9 @@ def build_model(name: str, n_classes: int, pretrained: bool = False,
             log.warning("small_unet has no pretrained weights; it trains from scratch")
         return SmallUNet(n_classes)
     if name == "feature_head":  # the encoder is frozen and pretrained: its features are cached
-        return FeatureHead(n_classes, encoder or "efficientnet_lite0")
+        if encoder is None:
+            raise ValueError("model feature_head needs its encoder (train.encoder)")
+        return FeatureHead(n_classes, encoder)
     if name == "efficientnet_lite0_seg":
         return EfficientNetLite0Seg(n_classes, pretrained)
     if name == "deeplabv3plus_resnet50":

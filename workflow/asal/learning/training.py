@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import numpy as np
@@ -14,46 +13,11 @@ from torch import nn
 
 from ..data.datasets import VOID
 from .models import MEAN, STD
+from .train_spec import TrainSpec
+
+__all__ = ["TrainSpec"]  # defined without torch, for the command line
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    model: str = "small_unet"
-    pretrained: bool = False
-    iterations: int = 300
-    batch_size: int = 8
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    optimizer: str = "adamw"  # adamw | sgd (the authors': momentum 0.9, poly decay)
-    crop: int = 0  # square random crop side; 0 trains on whole images
-    init: str = "scratch"  # scratch: from the initial weights every round (the authors'); previous
-    device: str = "auto"
-    amp: bool = True  # mixed precision on CUDA
-    threads: int = 0  # torch CPU threads; 0 leaves torch's default
-    encoder: str = "efficientnet_lite0"  # model feature_head: the frozen encoder of its features
-
-    def __post_init__(self):
-        if self.init not in ("scratch", "previous"):
-            raise ValueError(f"train.init {self.init!r}: use scratch or previous")
-        if self.optimizer not in ("adamw", "sgd"):
-            raise ValueError(f"train.optimizer {self.optimizer!r}: use adamw or sgd")
-        if self.batch_size < 2:
-            raise ValueError("train.batch_size must be at least 2 (batch norm needs it)")
-        from .encoders import LITE_STAGES
-
-        if self.model == "feature_head" and self.encoder not in LITE_STAGES:
-            raise ValueError(f"train.encoder {self.encoder!r}: use one of "
-                             f"{', '.join(LITE_STAGES)}")
-
-    @property
-    def uses_features(self) -> bool:
-        """A head over cached features of a frozen encoder (the `features` stage)."""
-        return self.model == "feature_head"
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def seed_everything(seed: int) -> None:

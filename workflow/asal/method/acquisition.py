@@ -9,28 +9,53 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-FUNCTIONS = ("classbal_pixel", "classbal_superpixel", "bvsb", "entropy", "random")
+from ..experiment.settings import defaults
+
+
+@dataclass(frozen=True)
+class Function:
+    """What an acquisition function scores: `value` ranks regions ("u": mean BvSB
+    uncertainty u(s), normalised as `normalize` says; "entropy": mean entropy; None: all
+    equal, so the seeded tie-break draws uniformly), and `balance` weighs it by
+    exp(-p(D(s))), p(c) the share of pool "pixels" or of "regions" predicted c (None: no
+    class term)."""
+
+    value: str | None
+    balance: str | None = None
+
+
+FUNCTIONS = {
+    "classbal_pixel": Function("u", "pixels"),  # eq. 7 (the paper)
+    "classbal_superpixel": Function("u", "regions"),  # ClassBal (Cai et al. 2021)
+    "bvsb": Function("u"),
+    "entropy": Function("entropy"),
+    "random": Function(None),
+}
 NORMALIZE = ("none", "minmax", "authors")
+_DEFAULTS = defaults("acquire")
 
 
 @dataclass(frozen=True)
 class AcquireSpec:
-    # classbal_pixel: eq. 7, u(s) exp(-p(D(s))) with p(c) the share of pool *pixels* in
-    #   regions predicted c (the paper); classbal_superpixel: p(c) the share of *regions*
-    #   predicted c (ClassBal, Cai et al. 2021); bvsb: u(s) alone; entropy: mean entropy;
-    #   random: uniform.
-    function: str = "classbal_pixel"
+    """Acquisition settings (config `acquire`; defaults from the schema)."""
+
+    function: str = _DEFAULTS["function"]  # a key of FUNCTIONS
     # How u(s) enters the score. none: raw u(s), as eq. 7 (the paper). minmax: a true
     # min-max over the pool, (u - min) / (max - min). authors: u / max over the pool, then
     # the class weight exp(-p(c)) in float32: the authors' code min-max normalises a padded
     # per-image array whose padded and merged-away slots hold 0, so its minimum is 0.
-    normalize: str = "none"  # none | minmax | authors
+    normalize: str = _DEFAULTS["normalize"]
 
     def __post_init__(self):
         if self.function not in FUNCTIONS:
-            raise ValueError(f"acquire.function {self.function!r}: use one of {FUNCTIONS}")
+            raise ValueError(f"acquire.function {self.function!r}: use one of "
+                             f"{tuple(FUNCTIONS)}")
         if self.normalize not in NORMALIZE:
             raise ValueError(f"acquire.normalize {self.normalize!r}: use one of {NORMALIZE}")
+
+    @property
+    def scored(self) -> Function:
+        return FUNCTIONS[self.function]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -56,7 +81,7 @@ def scores(region_stats: dict, spec: AcquireSpec) -> tuple[np.ndarray, np.ndarra
     entropy = region_stats["entropy_sum"] / safe
     dominant = dominant_prediction(region_stats["pred_hist"])
     n_classes = region_stats["pred_hist"].shape[1]
-    weight = count if spec.function == "classbal_pixel" else np.ones_like(count)
+    weight = count if spec.scored.balance == "pixels" else np.ones_like(count)
     prior = class_prior(dominant, weight, n_classes)
     u_range = (float(u.min()), float(u.max())) if len(u) else (0.0, 0.0)
     return pool_scores(u, entropy, dominant, spec, prior, u_range), u, dominant
@@ -92,12 +117,10 @@ def select_top(score: np.ndarray, candidate: np.ndarray, budget: int,
 # factor exp(-p(c)) is the same for a whole class, and both normalisations are monotone, so
 # the B best of the pool are among the B best of each class by this value alone; p(c) is only
 # known once the whole pool has been seen.
-def within_class_value(function: str, u: np.ndarray, entropy: np.ndarray) -> np.ndarray:
-    if function == "entropy":
-        return entropy
-    if function == "random":
+def within_class_value(function: Function, u: np.ndarray, entropy: np.ndarray) -> np.ndarray:
+    if function.value is None:
         return np.zeros_like(u)
-    return u
+    return {"u": u, "entropy": entropy}[function.value]
 
 
 class PoolTopB:
@@ -131,7 +154,7 @@ class PoolTopB:
             self.u_min = min(self.u_min, float(rows["u"].min()))
             self.u_max = max(self.u_max, float(rows["u"].max()))
         self.n_candidates += int(candidate.sum())
-        value = within_class_value(self.spec.function, rows["u"], rows["entropy"])
+        value = within_class_value(self.spec.scored, rows["u"], rows["entropy"])
         # Ties with the floor stay: the seeded key decides them at the next cut.
         take = candidate & (value >= self.floor[rows["dominant"]])
         if take.any():
@@ -145,7 +168,7 @@ class PoolTopB:
         if not self.parts:
             return
         merged = {k: np.concatenate([p[k] for p in self.parts]) for k in self.FIELDS}
-        value = within_class_value(self.spec.function, merged["u"], merged["entropy"])
+        value = within_class_value(self.spec.scored, merged["u"], merged["entropy"])
         order = np.lexsort((merged["key"], -value, merged["dominant"]))
         cls = merged["dominant"][order]
         rank = np.arange(len(order)) - np.searchsorted(cls, cls, side="left")
@@ -170,7 +193,7 @@ class PoolTopB:
         return {k: v[pick] for k, v in kept.items()}, score[pick]
 
     def _prior(self) -> np.ndarray:
-        mass = self.pixel_mass if self.spec.function == "classbal_pixel" else self.region_mass
+        mass = self.pixel_mass if self.spec.scored.balance == "pixels" else self.region_mass
         total = mass.sum()
         return mass / total if total > 0 else mass
 
@@ -185,16 +208,14 @@ def pool_scores(u: np.ndarray, entropy: np.ndarray, dominant: np.ndarray, spec: 
         u_used = u / hi if hi > 0 else np.zeros_like(u)
     else:
         u_used = u
-    if spec.function in ("classbal_pixel", "classbal_superpixel"):
-        if spec.normalize == "authors":
-            # Their weights: p(c) stored as float32, w = exp(-p) in float32, multiplied into
-            # the float64 normalised uncertainty.
-            weight = np.exp(-prior.astype(np.float32)).astype(np.float64)
-        else:
-            weight = np.exp(-prior)
-        return u_used * weight[dominant]
-    if spec.function == "bvsb":
-        return u_used
-    if spec.function == "entropy":
-        return entropy
-    return np.zeros_like(u)
+    function = spec.scored
+    value = within_class_value(function, u_used, entropy)
+    if function.balance is None:
+        return value
+    if spec.normalize == "authors":
+        # Their weights: p(c) stored as float32, w = exp(-p) in float32, multiplied into
+        # the float64 normalised uncertainty.
+        weight = np.exp(-prior.astype(np.float32)).astype(np.float64)
+    else:
+        weight = np.exp(-prior)
+    return value * weight[dominant]

@@ -15,27 +15,36 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..experiment.settings import defaults
+
 MAX_JS_DISTANCE = float(np.sqrt(np.log(2.0)))
+
+
+_DEFAULTS = defaults("merge")
+MODES = ("greedy", "components", "none")  # greedy: the authors' procedure
+SEED_CHOICES = ("all", "top", "bottom")  # which seeds may grow (the paper's Table 5)
 
 
 @dataclass(frozen=True)
 class MergeSpec:
-    mode: str = "greedy"  # greedy (the authors' procedure) | components | none
-    epsilon: float = 0.1
-    seeds: str = "all"  # all | top | bottom: which seeds may grow (the paper's Table 5)
-    seed_fraction: float = 1.0  # share of seeds by uncertainty for top / bottom
+    """Merging settings (config `merge`; defaults from the schema)."""
+
+    mode: str = _DEFAULTS["mode"]
+    epsilon: float = _DEFAULTS["epsilon"]
+    seeds: str = _DEFAULTS["seeds"]
+    seed_fraction: float = _DEFAULTS["seed_fraction"]  # share of seeds for top / bottom
     # Beyond the paper: only superpixels the model is sure of (mean u(x) at most this) merge;
     # the others stay base superpixels. 1.0, the largest u, lets every superpixel merge.
-    max_uncertainty: float = 1.0
+    max_uncertainty: float = _DEFAULTS["max_uncertainty"]
 
     def __post_init__(self):
-        if self.mode not in ("greedy", "components", "none"):
-            raise ValueError(f"merge.mode {self.mode!r}: use greedy, components or none")
+        if self.mode not in MODES:
+            raise ValueError(f"merge.mode {self.mode!r}: use one of {MODES}")
         if not 0.0 <= self.epsilon <= MAX_JS_DISTANCE:
             raise ValueError(f"merge.epsilon {self.epsilon}: a JS distance lies in "
                              f"[0, sqrt(ln 2) = {MAX_JS_DISTANCE:.4f}]")
-        if self.seeds not in ("all", "top", "bottom"):
-            raise ValueError(f"merge.seeds {self.seeds!r}: use all, top or bottom")
+        if self.seeds not in SEED_CHOICES:
+            raise ValueError(f"merge.seeds {self.seeds!r}: use one of {SEED_CHOICES}")
         if not 0.0 < self.seed_fraction <= 1.0:
             raise ValueError(f"merge.seed_fraction {self.seed_fraction}: must be in (0, 1]")
         if not 0.0 <= self.max_uncertainty <= 1.0:

@@ -12,32 +12,55 @@ artifact's provenance.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+
+from ..experiment.settings import defaults
 
 KNEE_SEARCH = "Kneedle as in kneed 0.8.5 (the authors' version): concave, increasing, offline"
 
 
+_DEFAULTS = defaults("sieve")
+THRESHOLDS = ("kneedle", "none")  # named thresholds; a number is a fixed phi
+SCOPES = ("all", "new")
+
+
 @dataclass(frozen=True)
 class SieveSpec:
-    threshold: str | float = "kneedle"  # kneedle | none | a fixed phi in [0, 1] (Table 6)
-    n_points: int = 20  # points sampled from the sorted curve (authors: stride N // 20)
-    min_size: int = 512  # regions smaller than this are kept whole
-    scope: str = "all"  # all: re-sieve every region queried so far (eq. 9); new: this round's
-    sensitivity: float = 1.0  # Kneedle S
+    """Sieving settings (config `sieve`; defaults from the schema)."""
+
+    threshold: str | float = _DEFAULTS["threshold"]  # kneedle | none | fixed phi (Table 6)
+    n_points: int = _DEFAULTS["n_points"]  # points of the sorted curve (authors: N // 20)
+    min_size: int | None = _DEFAULTS["min_size"]  # smaller regions kept whole; None: see below
+    scope: str = _DEFAULTS["scope"]  # all: every region queried so far (eq. 9); new: this round's
+    sensitivity: float = _DEFAULTS["sensitivity"]  # Kneedle S
 
     def __post_init__(self):
         if isinstance(self.threshold, str):
-            if self.threshold not in ("kneedle", "none"):
+            if self.threshold not in THRESHOLDS:
                 raise ValueError(f"sieve.threshold {self.threshold!r}: use kneedle, none or a "
                                  "number in [0, 1]")
         elif not 0.0 <= float(self.threshold) <= 1.0:
             raise ValueError(f"sieve.threshold {self.threshold}: a fixed phi must be in [0, 1]")
-        if self.scope not in ("all", "new"):
-            raise ValueError(f"sieve.scope {self.scope!r}: use all or new")
+        if self.scope not in SCOPES:
+            raise ValueError(f"sieve.scope {self.scope!r}: use one of {SCOPES}")
         if self.n_points < 3:
             raise ValueError(f"sieve.n_points {self.n_points}: Kneedle needs at least 3")
+
+    @property
+    def active(self) -> bool:
+        """Whether regions are sieved at all (threshold none keeps every labelled pixel)."""
+        return self.threshold != "none"
+
+    def for_superpixels(self, attrs: dict) -> "SieveSpec":
+        """min_size None resolved for the superpixels it sieves: twice their target size
+        (the authors sieve regions of 512 px and more at 256), or twice the mean size for
+        superpixels made without a target (the ground truth's components)."""
+        if self.min_size is not None:
+            return self
+        size = attrs.get("target_size") or round(float(attrs["achieved_mean_size"]))
+        return replace(self, min_size=2 * int(size))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -94,7 +117,7 @@ def kneedle_threshold(confidence: np.ndarray, n_points: int = 20,
 
 def region_threshold(confidence: np.ndarray, spec: SieveSpec) -> float:
     """The cut for one region under the configured rule; -inf keeps every pixel."""
-    if spec.threshold == "none" or len(confidence) < spec.min_size:
+    if not spec.active or len(confidence) < spec.min_size:
         return float("-inf")
     if spec.threshold == "kneedle":
         return kneedle_threshold(confidence, spec.n_points, spec.sensitivity)

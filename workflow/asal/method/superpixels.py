@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass
-
 import cv2
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..experiment.methods import SEEDS_ONLY, SLIC_ONLY
+from .superpixel_spec import SeedsSpec
+
+__all__ = ["SeedsSpec"]  # defined without OpenCV, for the Snakefile's checks
 
 COLOR_SPACES = {
     # SEEDS builds colour histograms with `histogram_bins` bins per channel over 0..255 for
@@ -24,75 +24,9 @@ COLOR_SPACES = {
     "rgb": None,
     "authors": "authors",
 }
-ALGORITHMS = ("seeds", "slic")
+ALGORITHMS = ("seeds", "slic")  # superpixelize_image's two branches
 SLIC_VARIANTS = {"slic": cv2.ximgproc.SLIC, "slico": cv2.ximgproc.SLICO,
                  "mslic": cv2.ximgproc.MSLIC}
-
-
-@dataclass(frozen=True)
-class SeedsSpec:
-    """What decides the base superpixels; recorded in every artifact built on them.
-
-    `algorithm` is seeds (OpenCV's SEEDS: levels, prior, histogram_bins, double_step) or
-    slic (OpenCV's SLIC: slic_variant, ruler); both take `size`, `iterations` and
-    `color_space`.
-    """
-
-    size: int = 256  # target average superpixel area in pixels
-    levels: int = 5
-    prior: int = 3
-    histogram_bins: int = 10
-    iterations: int = 10
-    double_step: bool = True
-    color_space: str = "lab"
-    algorithm: str = "seeds"
-    slic_variant: str = "slic"  # slic | slico | mslic (OpenCV's SLIC, SLICO, MSLIC)
-    ruler: float = 10.0  # SLIC compactness (OpenCV's and scikit-image's default: 10)
-
-    def __post_init__(self):
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"superpixels.algorithm {self.algorithm!r}: use one of "
-                             f"{ALGORITHMS}")
-        if self.color_space not in COLOR_SPACES:
-            raise ValueError(f"superpixels.color_space {self.color_space!r}: use one of "
-                             f"{sorted(COLOR_SPACES)}")
-        if self.slic_variant not in SLIC_VARIANTS:
-            raise ValueError(f"superpixels.slic_variant {self.slic_variant!r}: use one of "
-                             f"{sorted(SLIC_VARIANTS)}")
-        if self.algorithm == "slic" and self.color_space == "authors":
-            raise ValueError("superpixels.color_space 'authors' is the authors' SEEDS "
-                             "preprocessing (their SLIC ran on plain RGB); with SLIC use "
-                             "lab, hsv or rgb")
-
-    def requested_count(self, height: int, width: int) -> int:
-        """Superpixels asked of SEEDS: image area / target size (SEEDS rounds it to its grid)."""
-        if self.size > height * width:
-            raise ValueError(f"superpixel size {self.size} px is larger than the image "
-                             f"({height}x{width} = {height * width} px); lower superpixels.size")
-        return max(1, round(height * width / self.size))
-
-    def seeds_request(self, height: int, width: int) -> tuple[int, int]:
-        """(count to ask SEEDS for, grid count it will use), chosen so the mean superpixel
-        area is as close as possible to `size`.
-
-        SEEDS snaps the count to its block grid in coarse steps (at 180x240 both 338 and 675
-        give 165, and 169 gives 35), so asking for area / size can miss the target by 4x.
-        The grid count is known as soon as the object is built, before any iteration, so the
-        request is picked among nearby candidates by the count they actually give.
-        """
-        return _seeds_request(height, width, self.size, self.levels, self.histogram_bins,
-                              self.prior, self.double_step)
-
-    def slic_region_size(self) -> int:
-        """SLIC's grid step: the side of a square of the target area, sqrt(size)."""
-        return max(1, round(float(np.sqrt(self.size))))
-
-    def as_dict(self) -> dict:
-        """The settings that matter for the chosen algorithm (the others are left out, so
-        changing them changes neither the provenance nor what a workflow reruns)."""
-        unused = SLIC_ONLY if self.algorithm == "seeds" else SEEDS_ONLY
-        return {k: v for k, v in asdict(self).items() if k not in unused}
-
 
 
 @functools.lru_cache(maxsize=64)

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ..experiment.seeds_and_shards import derive_seed
+from ..experiment.seeds_and_shards import acquire_tie_seed
 from ..method import acquisition, statistics
 from ..progress import Progress
 from ..store import artifacts, blocks
@@ -20,7 +20,7 @@ from ..store.round_tables import (
     open_labelled,
     open_regions,
 )
-from .arguments import add_spec, spec_from
+from .arguments import add_inputs, add_spec, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -28,26 +28,22 @@ HELP = "score regions and pick the top B"
 
 
 def add_arguments(p) -> None:
-    add_spec(p)
-    for a in ("--superpixels", "--stats", "--out"):
-        p.add_argument(a, required=True)
-    p.add_argument("--merged", default=None)
-    p.add_argument("--labelled", default=None)
+    add_spec(p, acquisition.AcquireSpec)
+    add_inputs(p, "--superpixels", "--stats", "--out")
+    add_inputs(p, "--merged", "--labelled", required=False)
     for a in ("--budget", "--seed", "--trial", "--round"):
         p.add_argument(a, type=int, required=True)
 
 
 def main(args) -> pd.DataFrame:
-    return acquire(args.superpixels, args.stats, args.merged, args.labelled,
-                   spec_from(acquisition.AcquireSpec, args.spec), args.budget, args.seed,
-                   args.trial, args.round, args.out)
+    return run_stage(acquire, args)
 
 
 # What scoring reads: no class probabilities (a fifth of the predict file's bytes remain).
 ACQUIRE_KEYS = ("count", "u_sum", "entropy_sum", "pred_hist")
 
 
-def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
+def acquire(*, superpixels: str, stats: str, merged: str | None, labelled: str | None,
             spec: acquisition.AcquireSpec, budget: int, seed: int, trial: int, round: int,
             out: str, block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> pd.DataFrame:
     """Top-B regions by the acquisition score. Reads no ground truth.
@@ -57,15 +53,16 @@ def acquire(sp_path: str, stats_path: str, merged_path: str, labelled_path: str,
     """
     if budget <= 0:
         raise ValueError(f"budget {budget}: each round must ask at least one query")
-    tie_seed = derive_seed(seed, trial, round, 2)
+    tie_seed = acquire_tie_seed(seed, trial, round)
+    sp_path, stats_path = superpixels, stats
     with contextlib.ExitStack() as stack:
         sp = stack.enter_context(artifacts.open_superpixels(sp_path))
         m = sp.n_superpixels
         stats, sattrs = stack.enter_context(
             artifacts.open_table(stats_path, "predict", ACQUIRE_KEYS))
         check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
-        regions = stack.enter_context(open_regions(merged_path, m))
-        labelled, _ = stack.enter_context(open_labelled(labelled_path, m))
+        regions = stack.enter_context(open_regions(merged, m))
+        labelled, _ = stack.enter_context(open_labelled(labelled, m))
         top = acquisition.PoolTopB(spec, stats["pred_hist"].shape[1], budget)
         progress = Progress("acquire", sp.n_images)
         for a, b in blocks.image_blocks(sp.sp_offset, block_rows):

@@ -1,5 +1,5 @@
 """Rule query with `oracle: human` (`asal annotate`): a person answers a round's queries in the browser; then answers.csv and
-labelled.h5 are written by the same code as the simulated oracle's (`asal.stages.query.write_answers`),
+labelled.h5 are written by the same code as the simulated oracle's (`asal.store.answers.write_answers`),
 with the provenance of each answer (who, when, seconds) as extra columns and attributes."""
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import numpy as np
 from ..annotate import server
 from ..annotate.session import Round
 from ..data.datasets import dataset_from
+from ..experiment.methods import superpixel_kind
 from ..store import artifacts, blocks
+from ..store.answers import query_members, write_answers
 from ..store.artifacts import ArtifactError
 from ..store.round_tables import check_classes, open_labelled, open_regions
 from .arguments import json_object
-from .query import query_members, write_answers
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,12 @@ def main(args):
     if missing:
         raise SystemExit(f"error: asal annotate needs {', '.join(missing)} (or --config "
                          "with --method, --trial, --round and --out)")
-    return annotate(args.dataset, args.superpixels, args.queries, args.merged, args.labelled,
-                    args.round, args.answers, args.labelled_out, args.journal, settings["host"],
-                    settings["port"], args.token, settings["annotator"], settings["title"],
-                    settings["finish_when_done"])
+    return annotate(dataset=args.dataset, superpixels=args.superpixels, queries=args.queries,
+                    merged=args.merged, labelled=args.labelled, round=args.round,
+                    answers=args.answers, labelled_out=args.labelled_out, journal=args.journal,
+                    host=settings["host"], port=settings["port"], token=args.token,
+                    annotator=settings["annotator"], title=settings["title"],
+                    finish_when_done=settings["finish_when_done"])
 
 
 def journal_beside(answers_path: str) -> str:
@@ -146,30 +149,29 @@ def inputs_from_config(config: dict, method: str, trial: int, round: int,
     """The files `asal annotate` reads for (method, trial, round) of an experiment (a loaded
     config), as the workflow's query rule would pass them; the outputs go into `out_dir`."""
     from ..experiment.config import dataset_settings
-    from ..experiment.methods import superpixel_kind
+    from ..experiment.inputs import DATASET, Inputs
     from ..store import layout
 
-    exp, kind = config["experiment"], superpixel_kind(config, method)
-    source = layout.source_method(method, round, kind)
-    merged = layout.round_path("merged", exp, source, trial, round) if round > 0 else None
-    labelled = (layout.round_path("labelled", exp, layout.source_method(method, round - 1, kind),
-                                  trial, round - 1) if round > 0 else None)
+    source = layout.source_method(method, round, superpixel_kind(config, method))
+    files = Inputs(config).of("annotate", method=source, trial=trial, round=round)
+    files.pop(DATASET, None)
     out = Path(out_dir)
-    return {"dataset": dataset_settings(config),
-            "superpixels": layout.fill(layout.SUPERPIXELS, experiment=exp, spx=kind),
-            "queries": str(layout.round_path("queries", exp, source, trial, round)),
-            "merged": merged and str(merged), "labelled": labelled and str(labelled),
+    return {"merged": None, "labelled": None, **files, "dataset": dataset_settings(config),
             "answers": str(out / "answers.csv"), "labelled_out": str(out / "labelled.h5")}
 
 
-def annotate(dataset_cfg: dict, sp_path: str, queries_path: str, merged_path: str | None,
-             prev_labelled_path: str | None, round: int, out_answers: str, out_labelled: str,
-             journal_path: str | None = None, host: str = "127.0.0.1",
+def annotate(*, dataset: dict, superpixels: str, queries: str, merged: str | None,
+             labelled: str | None, round: int, answers: str, labelled_out: str,
+             journal: str | None = None, host: str = "127.0.0.1",
              port: int = server.DEFAULT_PORT, token: str | None = None,
              annotator: str | None = None, title: str | None = None,
              finish_when_done: bool = False, on_address=None,
              block_rows: int = blocks.DEFAULT_BLOCK_ROWS):
-    """Serve the page until every query of the round is answered, then write the outputs."""
+    """Serve the page until every query of the round is answered, then write the outputs
+    (`labelled`: the previous round's labelled set)."""
+    dataset_cfg, sp_path, queries_path, merged_path = dataset, superpixels, queries, merged
+    prev_labelled_path, out_answers, out_labelled = labelled, answers, labelled_out
+    journal_path = journal
     ds = dataset_from(dataset_cfg)
     annotator = annotator or getpass.getuser()
     journal_path = journal_path or journal_beside(out_answers)

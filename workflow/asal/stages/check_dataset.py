@@ -26,7 +26,7 @@ def main(args) -> bool:
         raise FileNotFoundError(f"{settings['root']}: the synthetic dataset is made by the "
                                 "workflow; run snakemake first (rule synthesize)")
     text, ok = check_dataset(dataset_from(settings),
-                             bool(config["dataset"].get("allow_absent_classes", False)))
+                             config["dataset"]["allow_absent_classes"])
     print(text)
     if not ok:
         sys.exit(1)

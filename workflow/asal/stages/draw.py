@@ -1,4 +1,6 @@
-"""Rule draw (`asal draw`): pictures of one method, trial, round and image, found through the layout.
+"""Rule draw (`asal draw`): the pictures of one method, trial and round, from the files its
+rule declares and passes (`--config` finds the same files from the experiment's config, as
+the rule does), so a picture follows its artifacts and no later round's.
 
 Evaluation side: it may read ground truth (to show it, and to count the oracle's answers for
 the class-balance figure); nothing it computes goes back into the pipeline.
@@ -7,44 +9,89 @@ the class-balance figure); nothing it computes goes back into the pipeline.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..data.datasets import open_dataset
-from ..experiment.config import dataset_settings, load_config
-from ..experiment.methods import stage_settings, superpixel_kind
+from ..data.datasets import dataset_from
+from ..experiment.seeds_and_shards import acquire_tie_seed
+from ..experiment.settings import defaults
 from ..method import acquisition, statistics
 from ..reporting import pictures
-from ..store import artifacts, layout
-from .arguments import add_config, json_object
+from ..store import artifacts
+from .arguments import add_dataset, add_features, add_inputs, add_spec, run_stage
 
 log = logging.getLogger(__name__)
 
-HELP = "pictures of one method, trial, round and image"
+HELP = "pictures of one method, trial and round"
+_DEFAULTS = defaults("draw")
+# What a job of the draw rule needs beyond its inputs (the rest only with --config).
+REQUIRED = ("dataset", "superpixels", "answers", "labelled", "sieved", "model")
+
+
+@dataclass(frozen=True)
+class DrawSpec:
+    """Picture settings (config `draw`; defaults from the schema)."""
+
+    image: str | None = _DEFAULTS["image"]  # None: the image holding most of the queries
 
 
 def add_arguments(p) -> None:
-    add_config(p)
-    p.add_argument("--settings", type=json_object, default=None,
-                   help="JSON of asal.stages.draw.draw_settings (what the workflow passes), "
-                        "instead of --config")
+    p.add_argument("--config", nargs="+", default=None,
+                   help="find every input as the workflow's draw rule does, from the "
+                        "experiment's config (config.yaml, then any --configfile)")
+    add_dataset(p, required=False)
+    add_spec(p, DrawSpec)
+    add_inputs(p, "--superpixels", "--answers", "--labelled", "--sieved", "--model",
+               required=False)
+    add_inputs(p, "--merged", required=False, many=True)
+    for name, what in [("--stats", "theta_{t-1}'s statistics"),
+                       ("--previous-labelled", "the labelled set before the round"),
+                       ("--oracle-table", "ground-truth histograms")]:
+        p.add_argument(name, default=None, help=f"{what}: the class-balance figure")
+    add_features(p)
     p.add_argument("--method", required=True)
     p.add_argument("--trial", type=int, default=0)
     p.add_argument("--round", type=int, required=True)
-    p.add_argument("--image", default=None, help="pool image name; default: the image with "
-                   "most of the round's queries")
+    p.add_argument("--seed", type=int, default=None,
+                   help="the experiment's seed (acquisition's tie-breaks)")
     p.add_argument("--out", required=True, help="folder for the PNG files")
 
 
 def main(args) -> list:
-    paths = draw(args.settings or args.config, args.method, args.trial, args.round, args.image,
-                 args.out)
+    if args.config:
+        for key, value in inputs_from_config(args.config, args.method, args.trial,
+                                             args.round).items():
+            if getattr(args, key) in (None, []):
+                setattr(args, key, value)
+    del args.config
+    missing = [f"--{k}" for k in REQUIRED if getattr(args, k) is None]
+    if missing:
+        raise SystemExit(f"error: asal draw needs {', '.join(missing)} (or --config)")
+    paths = run_stage(draw, args)
     for path in paths:
         print(path)
     return paths
+
+
+def inputs_from_config(config_paths: list[str], method: str, trial: int, round: int) -> dict:
+    """What the draw rule passes for (method, trial, round) of an experiment."""
+    from ..experiment.config import dataset_settings, load_config
+    from ..experiment.inputs import DATASET, Inputs
+    from ..experiment.methods import superpixel_kind
+    from ..store import layout
+
+    config = load_config(config_paths)
+    source = layout.source_method(method, round, superpixel_kind(config, method))
+    files = Inputs(config).of("draw", method=source, trial=trial, round=round)
+    files.pop(DATASET)
+    files["features"] = (files["features"] or [None])[0]
+    return {**files, "dataset": dataset_settings(config), "spec": DrawSpec(**config["draw"]),
+            "seed": config["seed"]}
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
@@ -55,76 +102,59 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
         tmp.write_bytes(buf.tobytes())
 
 
-def draw_settings(config: dict, method: str) -> dict:
-    """The few settings the pictures of a method depend on (and so the draw rule's params:
-    changing anything else redraws nothing)."""
-    return {"experiment": config["experiment"], "dataset": dataset_settings(config),
-            "rounds": config["rounds"], "budget": config["budget"],
-            "superpixels": superpixel_kind(config, method),
-            "sieve_points": int(stage_settings(config, method, "sieve").get("n_points", 20)),
-            "features": features_of(config)}
-
-
-def features_of(config: dict) -> str | None:
-    """The cached features file a feature head reads (None for networks over pixels)."""
-    train = config.get("train") or {}
-    if train.get("model") != "feature_head":
-        return None
-    return layout.fill(layout.FEATURES, experiment=config["experiment"],
-                       encoder=train.get("encoder", "efficientnet_lite0"))
-
-
-class RunView:
-    """The artifacts of one method and trial of an experiment, by round."""
-
-    def __init__(self, config: str | dict, method: str, trial: int):
-        if isinstance(config, (str, Path, list)):
-            config = draw_settings(load_config(config), method)
-        self.config = config
-        self.exp = config["experiment"]
-        self.method, self.trial = method, trial
-        self.kind = config["superpixels"]
-        self.ds = open_dataset(**config["dataset"])
-        # Maps stay on disk (a Cityscapes pool's are 25 GB); pictures read one image's.
-        self._files = contextlib.ExitStack()
-        self.sp = self._files.enter_context(artifacts.open_superpixels(
-            layout.fill(layout.SUPERPIXELS, experiment=self.exp, spx=self.kind)))
-        self.names = list(self.sp.names)
-
-    def path(self, kind: str, round: int) -> Path:
-        method = layout.source_method(self.method, round, self.kind)
-        return layout.round_path(kind, self.exp, method, self.trial, round)
-
-    def rounds(self) -> list[int]:
-        return [r for r in range(self.config["rounds"] + 1) if self.path("metrics", r).exists()]
-
-    def region_map(self, i: int, round: int) -> np.ndarray:
-        base = self.sp.global_map(i)
-        merged = self.path("merged", round)
-        if round == 0 or not merged.exists():
-            return base
-        region, _ = artifacts.read_table(merged, "merge", ("region",))
-        return region["region"][base]
-
-
-def default_image(view: RunView, round: int) -> str:
+def default_image(answers) -> str:
     """The image holding most of the round's queries: the most to look at."""
-    answers = artifacts.read_csv(view.path("answers", round))
     return str(answers["image_name"].value_counts().idxmax())
 
 
-def draw(config: str | dict, method: str, trial: int, round: int, image: str | None,
-         out_dir: str) -> list[Path]:
-    """Every picture of one round; `config` is the experiment's config file, or the dict of
-    `draw_settings`."""
-    view = RunView(config, method, trial)
-    ds, sp = view.ds, view.sp
-    image = image or default_image(view, round)
-    if image not in view.names:
-        raise ValueError(f"image {image!r} is not in the pool ({len(view.names)} images, e.g. "
-                         f"{view.names[:3]})")
-    i = view.names.index(image)
-    out = Path(out_dir)
+def draw(*, dataset: dict, superpixels: str, answers: str, labelled: str, sieved: str,
+         model: str, merged: list[str], method: str, trial: int, round: int, out: str,
+         spec: DrawSpec, features: str | None = None, stats: str | None = None,
+         previous_labelled: str | None = None, oracle_table: str | None = None,
+         seed: int | None = None) -> list[Path]:
+    """Every picture of one round. `merged`: the merged regions of rounds 1..round, in
+    order; `stats`, `previous_labelled`, `oracle_table` and `seed`: what acquire read and
+    the ground truth, for the class-balance figure (drawn when all are given)."""
+    if len(merged) != round:
+        raise ValueError(f"give the merged regions of rounds 1..{round} (--merged), in "
+                         f"order; got {len(merged)} files")
+    ds = dataset_from(dataset)
+    with contextlib.ExitStack() as stack:
+        # Maps stay on disk (a Cityscapes pool's are 25 GB); pictures read one image's.
+        sp = stack.enter_context(artifacts.open_superpixels(superpixels))
+        region_of = [None] + list(merged)  # round r's merged regions (none in round 0)
+        round_answers = artifacts.read_csv(answers)
+        image = spec.image or default_image(round_answers)
+        names = list(sp.names)
+        if image not in names:
+            raise ValueError(f"image {image!r} is not in the pool ({len(names)} images, e.g. "
+                             f"{names[:3]})")
+        written = _round_pictures(ds, sp, names.index(image), region_of, round_answers,
+                                  labelled, sieved, model, features, method, trial, round,
+                                  Path(out))
+        balance = (stats, previous_labelled, oracle_table, seed)
+        if round > 0 and all(x is not None for x in balance):
+            region = artifacts.read_table(merged[-1], "merge", ("region",))[0]["region"]
+            written += _class_balance_picture(ds, sp, region, round_answers, *balance, method,
+                                              trial, round, Path(out))
+    log.info("draw: wrote %d pictures to %s", len(written), out)
+    return written
+
+
+def _region_map(sp, i: int, merged_path: str | None) -> np.ndarray:
+    """Image i's map of merged regions (base superpixels in round 0), reading only its rows
+    of the merged file (a merged region never spans two images)."""
+    if merged_path is None:
+        return sp.global_map(i)
+    lo, hi = int(sp.sp_offset[i]), int(sp.sp_offset[i + 1])
+    with artifacts.open_table(merged_path, "merge", ("region",)) as (table, _):
+        return np.asarray(table["region"][lo:hi])[sp.local_map(i)]
+
+
+def _round_pictures(ds, sp, i: int, region_of: list, answers, labelled_path: str,
+                    sieved_path: str, model_path: str, features_path: str | None, method: str,
+                    trial: int, round: int, out: Path) -> list[Path]:
+    image = sp.names[i]
     rgb = ds.read_image(image)
     names = list(ds.classes)
     written = []
@@ -142,14 +172,13 @@ def draw(config: str | dict, method: str, trial: int, round: int, image: str | N
     where = f"{method} trial {trial} round {round}, {image}"
     save("base_superpixels", pictures.draw_boundaries(rgb, base),
          f"base superpixels ({base.max() + 1}), {image}", with_legend=False)
-    region = view.region_map(i, round)
+    region = _region_map(sp, i, region_of[round])
     n_regions = len(np.unique(region))
     save("merged_superpixels", pictures.draw_boundaries(rgb, region),
          f"merged: {n_regions} regions from {base.max() + 1}, {where}", with_legend=False)
 
     # Queries of this round, coloured by the oracle's answer.
-    labelled, lattrs = artifacts.read_table(view.path("labelled", round), "query")
-    answers = artifacts.read_csv(view.path("answers", round))
+    labelled, _ = artifacts.read_table(labelled_path, "query")
     gid = sp.global_map(i)
     qmap = np.where(labelled["round"][gid] == round, labelled["query"][gid], -1)
     answer_of = np.full(int(labelled["query"].max()) + 1, -1)
@@ -161,7 +190,7 @@ def draw(config: str | dict, method: str, trial: int, round: int, image: str | N
          [("void", pictures.VOID_COLOUR)])
 
     # Sieved labels: kept against removed pixels.
-    sieved, _ = artifacts.read_table(view.path("sieved", round), "sieve")
+    sieved, sattrs = artifacts.read_table(sieved_path, "sieve")
     lo, hi = sp.pixel_offset[i], sp.pixel_offset[i + 1]
     sel = (sieved["pixel"] >= lo) & (sieved["pixel"] < hi)
     flat = sieved["pixel"][sel] - lo
@@ -179,8 +208,7 @@ def draw(config: str | dict, method: str, trial: int, round: int, image: str | N
     # Prediction of this round's model beside the ground truth.
     from ..learning.inference import Predictor, torch_setup
 
-    with Predictor(view.path("model", round), ds, torch_setup(0, "cpu"),
-                   view.config.get("features")) as predictor:
+    with Predictor(model_path, ds, torch_setup(0, "cpu"), features_path) as predictor:
         pred = next(predictor.probs([image]))
     panels = [pictures.titled(pictures.upscale(pictures.colourise(pred.argmax(0), ds.palette)),
                               "prediction")]
@@ -190,67 +218,58 @@ def draw(config: str | dict, method: str, trial: int, round: int, image: str | N
     panel = pictures.hstack(panels)
     save("prediction_vs_truth", panel, f"model of {where}", [("void", pictures.VOID_COLOUR)])
 
-    # Across the run: merged regions round by round (Fig. 16).
+    # Merged regions round by round up to this one (Fig. 16).
     panels = [pictures.titled(pictures.upscale(pictures.draw_boundaries(
-        rgb, view.region_map(i, r)), 320), f"round {r}") for r in view.rounds()]
-    if panels:
-        save("merged_by_round", pictures.hstack(panels),
-             f"merged superpixels by round, {method} trial {trial}, {image}",
-             with_legend=False)
+        rgb, _region_map(sp, i, region)), 320), f"round {r}")
+        for r, region in enumerate(region_of)]
+    save("merged_by_round", pictures.hstack(panels),
+         f"merged superpixels by round, {method} trial {trial}, {image}", with_legend=False)
 
-    written += _knee_picture(view, round, out)
-    written += _class_balance_picture(view, round, out)
-    log.info("draw: wrote %d pictures to %s", len(written), out)
+    written += _knee_picture(ds, sieved, json.loads(sattrs["spec"])["n_points"], out)
     return written
 
 
-def _knee_picture(view: RunView, round: int, out: Path) -> list[Path]:
+def _knee_picture(ds, sieved: dict, n_points: int, out: Path) -> list[Path]:
     """The sorted-confidence curve of the largest sieved region of the round (Fig. 11)."""
-    sieved, attrs = artifacts.read_table(view.path("sieved", round), "sieve")
     finite = np.flatnonzero(np.isfinite(sieved["threshold"]))
     if not len(finite) or not np.isfinite(sieved["confidence"]).any():
-        log.info("draw: no region was sieved by a threshold in round %d; no knee figure", round)
+        log.info("draw: no region was sieved by a threshold; no knee figure")
         return []
     sizes = np.bincount(sieved["query"], minlength=len(sieved["threshold"]))
     q = finite[np.argmax(sizes[finite])]
     conf = sieved["confidence"][sieved["query"] == q]
-    fig = pictures.knee_figure(conf, float(sieved["threshold"][q]), view.config["sieve_points"],
+    fig = pictures.knee_figure(conf, float(sieved["threshold"][q]), n_points,
                                f"query {q}: {len(conf)} px, label "
-                               f"{view.ds.classes[int(sieved['label'][sieved['query'] == q][0])]}")
+                               f"{ds.classes[int(sieved['label'][sieved['query'] == q][0])]}")
     path = out / "knee.png"
     _write_png(path, pictures.figure_to_rgb(fig))
     return [path]
 
 
-def _class_balance_picture(view: RunView, round: int, out: Path) -> list[Path]:
+def _class_balance_picture(ds, sp, region: np.ndarray, answers, stats_path: str,
+                           labelled_path: str, table_path: str, seed: int, method: str,
+                           trial: int, round: int, out: Path) -> list[Path]:
     """Queries per class (oracle answers) with and without the class-balance term (Fig. 19),
-    both selected from the same statistics and regions of this round."""
-    table = Path(layout.fill(layout.ORACLE_TABLE, experiment=view.exp, spx=view.kind))
-    if round == 0 or not table.exists():  # no ground truth with a human oracle
-        return []
-    stats, _ = artifacts.read_table(view.path("stats", round - 1), "predict",
-                                    statistics.STAT_KEYS)
-    merged = view.path("merged", round)
-    region = (artifacts.read_table(merged, "merge", ("region",))[0]["region"]
-              if merged.exists() else np.arange(view.sp.n_superpixels))
-    labelled, _ = artifacts.read_table(view.path("labelled", round - 1), "query", ("label",))
-    gt, _ = artifacts.read_table(table, "oracle_table", ("gt_hist",))
+    both selected as acquire selects: from theta_{t-1}'s statistics, over the round's regions
+    without a label yet, with the round's tie-breaks."""
+    stats, _ = artifacts.read_table(stats_path, "predict", statistics.STAT_KEYS)
+    labelled, _ = artifacts.read_table(labelled_path, "query", ("label",))
+    gt, _ = artifacts.read_table(table_path, "oracle_table", ("gt_hist",))
     reps, group = np.unique(region, return_inverse=True)
     rstats = statistics.sum_rows(stats, group, len(reps))
     candidate = np.bincount(group, weights=labelled["label"] >= 0, minlength=len(reps)) == 0
     hist = np.zeros((len(reps), gt["gt_hist"].shape[1]), np.int64)
     np.add.at(hist, group, gt["gt_hist"])
     answer = hist.argmax(1)
-    budget = view.config["budget"]
+    keys = acquisition.tiebreak_keys(reps, acquire_tie_seed(seed, trial, round))
     counts = {}
     for label, fn in [("u(s) only (BvSB)", "bvsb"), ("class-balanced, eq. 7", "classbal_pixel")]:
         score, _, _ = acquisition.scores(rstats, acquisition.AcquireSpec(function=fn))
-        pick = acquisition.select_top(score, candidate, budget,
-                                       acquisition.tiebreak_keys(reps, 0))
-        counts[label] = np.bincount(answer[pick], minlength=view.ds.n_classes + 1)
-    names = list(view.ds.classes) + ["void"]
+        pick = acquisition.select_top(score, candidate, len(answers), keys)
+        counts[label] = np.bincount(answer[pick], minlength=ds.n_classes + 1)
+    names = list(ds.classes) + ["void"]
     fig = pictures.class_count_figure(
-        names, counts, f"queries per class, {view.method} trial {view.trial} round {round}")
+        names, counts, f"queries per class, {method} trial {trial} round {round}")
     path = out / "class_balance.png"
     _write_png(path, pictures.figure_to_rgb(fig))
     return [path]

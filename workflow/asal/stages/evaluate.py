@@ -17,7 +17,7 @@ from ..measure.miou import confusion, iou_from_confusion, mean_iou
 from ..progress import Progress
 from ..store import artifacts, blocks
 from ..store.round_tables import open_regions
-from .arguments import add_dataset, add_device, add_features
+from .arguments import add_dataset, add_device, add_features, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +44,15 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> dict:
-    meta = {"method": args.method, "trial": args.trial, "round": args.round}
-    return evaluate(args.dataset, args.model, args.labelled, meta, args.out, args.device,
-                    args.threads, args.superpixels, args.sieved, args.answers, args.features,
-                    args.oracle_table, args.merged, args.prev_stats, args.without_labels)
+    return run_stage(evaluate, args)
 
 
-def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str | None, meta: dict,
-             out: str, device: str = "auto", threads: int = 0, sp_path: str | None = None,
-             sieved_path: str | None = None, answers_path: str | None = None,
-             features_path: str | None = None, oracle_path: str | None = None,
-             merged_path: str | None = None, prev_stats_path: str | None = None,
-             without_labels: bool = False) -> dict:
+def evaluate(*, dataset: dict, model: str, method: str, trial: int, round: int | None,
+             out: str, labelled: str | None = None, superpixels: str | None = None,
+             sieved: str | None = None, answers: str | None = None,
+             features: str | None = None, oracle_table: str | None = None,
+             merged: str | None = None, prev_stats: str | None = None,
+             without_labels: bool = False, device: str = "auto", threads: int = 0) -> dict:
     """mIoU on the evaluation split, plus (when given the round's labels) their quality and
     the round's diagnostics. Without a labelled set (method Full) no click was counted.
 
@@ -63,12 +60,16 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str | None, meta
     evaluation with a line saying so, and a pool without labels skips the label quality."""
     from ..learning.inference import Predictor, torch_setup
 
+    meta = {"method": method, "trial": trial, "round": round}
+    dataset_cfg, model_path, labelled_path, sp_path = dataset, model, labelled, superpixels
+    sieved_path, answers_path, features_path = sieved, answers, features
+    oracle_path, merged_path, prev_stats_path = oracle_table, merged, prev_stats
     ds = dataset_from(dataset_cfg)
     if without_labels:
-        skipped = _no_evaluation_labels(ds, dataset_cfg)
+        skipped = _no_evaluation_labels(ds)
         if skipped is not None:
-            return _metrics_without_evaluation(ds, dataset_cfg, labelled_path, meta, out,
-                                               answers_path, skipped)
+            return _metrics_without_evaluation(ds, labelled_path, meta, out, answers_path,
+                                               skipped)
     dev = torch_setup(threads, device)
     ds.check_files(ds.evaluation, labels=True)
     conf = np.zeros((ds.n_classes, ds.n_classes), np.int64)
@@ -87,7 +88,7 @@ def evaluate(dataset_cfg: dict, model_path: str, labelled_path: str | None, meta
         "iou": {c: (None if np.isnan(v) else float(v)) for c, v in zip(ds.classes, iou)},
         # no ground-truth pixel in the evaluation split: IoU undefined, left out of miou
         "classes_absent": absent,
-        "evaluation_split": dataset_cfg.get("evaluation_split", "val"),
+        "evaluation_split": ds.evaluation_split,
         "n_evaluation_images": len(ds.evaluation), "asal_version": __version__,
     }
     answers = artifacts.read_csv(answers_path) if answers_path is not None else None
@@ -178,9 +179,9 @@ def annotation_time(labelled_path: str) -> dict:
             "annotation_seconds": float(attrs.get("seconds_total", 0.0))}
 
 
-def _no_evaluation_labels(ds: Dataset, dataset_cfg: dict) -> str | None:
+def _no_evaluation_labels(ds: Dataset) -> str | None:
     """Why there is nothing to evaluate on (no evaluation split, or it has no labels)."""
-    split = dataset_cfg.get("evaluation_split", "val")
+    split = ds.evaluation_split
     if not ds.evaluation:
         return f"no evaluation split (dataset.evaluation_split: {split})"
     missing = [n for n in ds.evaluation if not ds.label_path(n).exists()]
@@ -190,12 +191,12 @@ def _no_evaluation_labels(ds: Dataset, dataset_cfg: dict) -> str | None:
     return None
 
 
-def _metrics_without_evaluation(ds: Dataset, dataset_cfg: dict, labelled_path: str, meta: dict,
-                                out: str, answers_path: str | None, why: str) -> dict:
+def _metrics_without_evaluation(ds: Dataset, labelled_path: str, meta: dict, out: str,
+                                answers_path: str | None, why: str) -> dict:
     """metrics.json of a round that cannot be evaluated: clicks and annotator time only."""
     clicks = int(artifacts.read_attrs(labelled_path)["clicks_total"])
     metrics = {**meta, "clicks": clicks, "miou": None, "pixel_accuracy": None, "iou": None,
-               "evaluation_split": dataset_cfg.get("evaluation_split", "val"),
+               "evaluation_split": ds.evaluation_split,
                "n_evaluation_images": 0, "evaluation_skipped": why,
                "asal_version": __version__}
     if answers_path is not None:

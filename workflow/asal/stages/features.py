@@ -13,7 +13,7 @@ from ..experiment.seeds_and_shards import shard_range
 from ..progress import Progress
 from ..store.artifacts import provenance
 from ..store.feature_file import FEATURE_DTYPE, features_writer
-from .arguments import add_dataset, add_device, add_shard
+from .arguments import add_dataset, add_device, add_shard, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,7 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> dict:
-    return compute_features(args.dataset, args.encoder, args.out, args.shard, args.shards,
-                            args.device, args.threads)
+    return run_stage(compute_features, args)
 
 
 def feature_images(ds) -> list[str]:
@@ -39,8 +38,8 @@ def feature_images(ds) -> list[str]:
     return list(ds.pool) + [n for n in ds.evaluation if n not in seen]
 
 
-def compute_features(dataset_cfg: dict, encoder: str, out: str, shard: int = 0,
-                     n_shards: int = 1, device: str = "auto", threads: int = 0,
+def compute_features(*, dataset: dict, encoder: str, out: str, shard: int = 0,
+                     shards: int = 1, device: str = "auto", threads: int = 0,
                      batch_size: int = 16) -> dict:
     import torch
 
@@ -48,7 +47,8 @@ def compute_features(dataset_cfg: dict, encoder: str, out: str, shard: int = 0,
     from ..learning.inference import torch_setup
 
     dev = torch_setup(threads, device)
-    ds = dataset_from(dataset_cfg)
+    ds = dataset_from(dataset)
+    n_shards = shards
     names = feature_images(ds)
     lo, hi = shard_range(len(names), shard, n_shards)
     mine = names[lo:hi]

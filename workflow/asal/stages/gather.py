@@ -20,9 +20,9 @@ def add_arguments(p) -> None:
 
 def main(args) -> None:
     if args.stage == "superpixelize":
-        gather_superpixels(args.shard_files, args.out)
+        gather_superpixels(shard_files=args.shard_files, out=args.out)
     else:
-        gather_table(args.shard_files, args.stage, args.out)
+        gather_table(shard_files=args.shard_files, stage=args.stage, out=args.out)
 
 
 def _check_shards(paths: list[str], attrs: list) -> None:
@@ -33,9 +33,10 @@ def _check_shards(paths: list[str], attrs: list) -> None:
                                 f"expected {k} of {len(paths)}")
 
 
-def gather_superpixels(shard_paths: list[str], out: str) -> dict:
+def gather_superpixels(*, shard_files: list[str], out: str) -> dict:
     """One pool-wide superpixel file from its shards, ids renumbered as if made in one job;
     copied image by image."""
+    shard_paths = shard_files
     with contextlib.ExitStack() as stack:
         parts = [stack.enter_context(artifacts.open_superpixels(p)) for p in shard_paths]
         _check_shards(shard_paths, [part.attrs for part in parts])
@@ -52,9 +53,10 @@ def gather_superpixels(shard_paths: list[str], out: str) -> dict:
     return w.rows.attrs
 
 
-def gather_table(shard_paths: list[str], stage: str, out: str,
+def gather_table(*, shard_files: list[str], stage: str, out: str,
                  block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> None:
     """Concatenate the row blocks of a per-superpixel table made in shards, block by block."""
+    shard_paths = shard_files
     with contextlib.ExitStack() as stack:
         files = [stack.enter_context(artifacts.open_h5(p, stage)) for p in shard_paths]
         _check_shards(shard_paths, [f.attrs for f in files])

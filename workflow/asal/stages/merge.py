@@ -12,7 +12,7 @@ from ..progress import Progress
 from ..store import artifacts, blocks
 from ..store.artifacts import provenance
 from ..store.round_tables import block_stats, check_stats, open_labelled
-from .arguments import add_spec, spec_from
+from .arguments import add_inputs, add_spec, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -20,31 +20,30 @@ HELP = "adaptive merging of base superpixels"
 
 
 def add_arguments(p) -> None:
-    add_spec(p)
-    for a in ("--superpixels", "--stats", "--out"):
-        p.add_argument(a, required=True)
-    p.add_argument("--labelled", default=None)
+    add_spec(p, merging.MergeSpec)
+    add_inputs(p, "--superpixels", "--stats", "--out")
+    add_inputs(p, "--labelled", required=False)
 
 
 def main(args) -> None:
-    merge(args.superpixels, args.stats, args.labelled, spec_from(merging.MergeSpec, args.spec),
-          args.out)
+    run_stage(merge, args)
 
 
-def merge(sp_path: str, stats_path: str, labelled_path: str, spec: merging.MergeSpec,
+def merge(*, superpixels: str, stats: str, labelled: str | None, spec: merging.MergeSpec,
           out: str, block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> None:
     """Merged region (global id of its seed) of every base superpixel.
 
     Streams the pool in blocks of whole images (edges never cross images): memory follows
     the block size, not the pool.
     """
+    sp_path, stats_path = superpixels, stats
     with contextlib.ExitStack() as stack:
         sp = stack.enter_context(artifacts.open_superpixels(sp_path))
         m = sp.n_superpixels
         stats, sattrs = stack.enter_context(
             artifacts.open_table(stats_path, "predict", ("count", "prob_sum", "u_sum")))
         check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
-        labelled, _ = stack.enter_context(open_labelled(labelled_path, m))
+        labelled, _ = stack.enter_context(open_labelled(labelled, m))
         attrs = provenance("merge", spec.as_dict(), superpixel_spec=sp.attrs["superpixel_spec"])
         rows = stack.enter_context(artifacts.table_writer(out, "merge", attrs, m))
         progress = Progress(f"merge ({spec.mode})", sp.n_images)

@@ -13,7 +13,7 @@ from ..progress import Progress
 from ..store import artifacts
 from ..store.artifacts import ArtifactError, provenance
 from ..store.round_tables import check_pool
-from .arguments import add_dataset
+from .arguments import add_dataset, add_inputs, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +22,17 @@ HELP = "ground-truth histogram per base superpixel"
 
 def add_arguments(p) -> None:
     add_dataset(p)
-    p.add_argument("--superpixels", required=True)
-    p.add_argument("--out", required=True)
+    add_inputs(p, "--superpixels", "--out")
     p.add_argument("--allow-absent-classes", action="store_true",
                    help="accept a pool whose labels lack a declared class "
                         "(dataset.allow_absent_classes)")
 
 
 def main(args) -> None:
-    oracle_table(args.dataset, args.superpixels, args.out, args.allow_absent_classes)
+    run_stage(oracle_table, args)
 
 
-def oracle_table(dataset_cfg: dict, sp_path: str, out: str,
+def oracle_table(*, dataset: dict, superpixels: str, out: str,
                  allow_absent_classes: bool = False) -> None:
     """Ground-truth label histogram (void last) of every base superpixel, image by image.
 
@@ -43,7 +42,8 @@ def oracle_table(dataset_cfg: dict, sp_path: str, out: str,
     """
     from ..data.dataset_check import check_pool_classes
 
-    ds = dataset_from(dataset_cfg)
+    ds = dataset_from(dataset)
+    sp_path = superpixels
     with artifacts.open_superpixels(sp_path) as sp:
         check_pool(ds, sp, sp_path)
         ds.check_files(list(sp.names), labels=True)

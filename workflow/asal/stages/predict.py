@@ -10,31 +10,32 @@ from ..progress import Progress
 from ..store import artifacts
 from ..store.artifacts import provenance
 from ..store.round_tables import check_pool
-from .arguments import add_dataset, add_device, add_features, add_shard
+from .arguments import add_dataset, add_device, add_features, add_inputs, add_shard, run_stage
 
 HELP = "per-superpixel statistics of a model's prediction"
 
 
 def add_arguments(p) -> None:
     add_dataset(p)
-    for a in ("--superpixels", "--model", "--out"):
-        p.add_argument(a, required=True)
+    add_inputs(p, "--superpixels", "--model", "--out")
     add_features(p)
     add_shard(p)
     add_device(p)
 
 
 def main(args) -> None:
-    predict(args.dataset, args.superpixels, args.model, args.out, args.device, args.threads,
-            shard=args.shard, n_shards=args.shards, features_path=args.features)
+    run_stage(predict, args)
 
 
-def predict(dataset_cfg: dict, sp_path: str, model_path: str, out: str, device: str = "auto",
-            threads: int = 0, batch_size: int = 8, shard: int = 0, n_shards: int = 1,
-            features_path: str | None = None) -> None:
+def predict(*, dataset: dict, superpixels: str, model: str, out: str, device: str = "auto",
+            threads: int = 0, batch_size: int = 8, shard: int = 0, shards: int = 1,
+            features: str | None = None) -> None:
     """One forward pass over the pool (or one shard of it), reduced to per base superpixel
     statistics, written image by image."""
     from ..learning.inference import Predictor, torch_setup
+
+    dataset_cfg, sp_path, model_path, n_shards = dataset, superpixels, model, shards
+    features_path = features
 
     ds = dataset_from(dataset_cfg)
     dev = torch_setup(threads, device)

@@ -49,9 +49,10 @@ def main(args) -> None:
     areas = superpixel_areas(args.superpixels)
     for entry in info.values():
         entry["area"] = areas.get(entry.get("kind"))
-    report(args.metrics, args.table, args.plot, args.title, args.warmup_of, args.rounds,
-           args.rounds_csv, args.baseline or None, args.paired, args.purity,
-           figure=args.figure, info=info, out_figure=args.figure_out,
+    report(metric_paths=args.metrics, out_table=args.table, out_plot=args.plot,
+           title=args.title, warmup_of=args.warmup_of, out_rounds=args.rounds,
+           out_rounds_csv=args.rounds_csv, baseline=args.baseline or None,
+           out_paired=args.paired, out_purity=args.purity, figure=args.figure, info=info, out_figure=args.figure_out,
            class_share=class_share(args.oracle_table) if args.oracle_table else None,
            what_ran=args.what_ran, second_baseline=args.second_baseline or None)
 

@@ -12,7 +12,7 @@ from ..method import sieving
 from ..progress import Progress
 from ..store import artifacts
 from ..store.artifacts import provenance
-from .arguments import add_dataset, add_device, add_features, add_spec, spec_from
+from .arguments import add_dataset, add_device, add_features, add_inputs, add_spec, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +21,8 @@ HELP = "drop doubtful labelled pixels (Kneedle)"
 
 def add_arguments(p) -> None:
     add_dataset(p)
-    add_spec(p)
-    for a in ("--superpixels", "--labelled", "--out"):
-        p.add_argument(a, required=True)
+    add_spec(p, sieving.SieveSpec)
+    add_inputs(p, "--superpixels", "--labelled", "--out")
     p.add_argument("--model", default=None, help="theta_{t-1}; none in round 0")
     p.add_argument("--previous", default=None, help="previous round's sieved labels")
     add_features(p)
@@ -32,36 +31,37 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> dict:
-    return sieve(args.dataset, args.superpixels, args.labelled, args.model, args.previous,
-                 spec_from(sieving.SieveSpec, args.spec), args.round, args.out, args.device,
-                 args.threads, features_path=args.features)
+    return run_stage(sieve, args)
 
 
-def sieve(dataset_cfg: dict, sp_path: str, labelled_path: str, model_path: str | None,
-          prev_sieved_path: str | None, spec: sieving.SieveSpec, round: int, out: str,
+def sieve(*, dataset: dict, superpixels: str, labelled: str, model: str | None,
+          previous: str | None, spec: sieving.SieveSpec, round: int, out: str,
           device: str = "auto", threads: int = 0, batch_size: int = 8,
-          features_path: str | None = None) -> dict:
+          features: str | None = None) -> dict:
     """Labelled pixels of every queried region, each kept or sieved out (eq. 8-9).
 
-    Without a model (round 0) every pixel of a non-void region is kept.
+    Without a model (round 0) every pixel of a non-void region is kept. `previous` (the
+    previous round's sieved labels) is read with sieve scope "new" only.
     """
-    ds = dataset_from(dataset_cfg)
-    state, lattrs = artifacts.read_table(labelled_path, "query", ("label", "query", "round"))
+    ds = dataset_from(dataset)
+    sp_path, model_path = superpixels, model
+    state, lattrs = artifacts.read_table(labelled, "query", ("label", "query", "round"))
     void_label = int(lattrs["void_label"])
     model = None
-    if model_path is not None and spec.threshold != "none":
+    if model_path is not None and spec.active:
         from ..learning.inference import Predictor, torch_setup
 
-        model = Predictor(model_path, ds, torch_setup(threads, device), features_path,
+        model = Predictor(model_path, ds, torch_setup(threads, device), features,
                           batch_size)
     reuse = {}
-    if spec.scope == "new" and prev_sieved_path is not None:
-        prev, _ = artifacts.read_table(prev_sieved_path, "sieve")
+    if spec.scope == "new" and previous is not None:
+        prev, _ = artifacts.read_table(previous, "sieve")
         reuse = {"pixel": prev["pixel"], "kept": prev["kept"]}
     n_q = int(state["query"].max()) + 1 if (state["query"] >= 0).any() else 0
     q_round = np.full(n_q, -1)
     q_round[state["query"][state["query"] >= 0]] = state["round"][state["query"] >= 0]
     with artifacts.open_superpixels(sp_path) as sp:
+        spec = spec.for_superpixels(sp.attrs)
         useful = (state["label"] >= 0) & (state["label"] != void_label)
         images = np.unique(sp.image_of()[useful])
         pixels, labels, queries = [], [], []

@@ -7,13 +7,11 @@ import logging
 
 import numpy as np
 
-from ..data.datasets import Dataset, dataset_from
+from ..data.datasets import dataset_from
 from ..experiment.seeds_and_shards import shard_range
 from ..method import superpixels
-from ..progress import Progress
-from ..store import artifacts
-from ..store.artifacts import provenance
-from .arguments import add_dataset, add_shard, add_spec, spec_from
+from .arguments import add_dataset, add_shard, add_spec, run_stage
+from .superpixel_files import write_superpixels
 
 log = logging.getLogger(__name__)
 
@@ -22,40 +20,23 @@ HELP = "SEEDS or SLIC base superpixels of the pool"
 
 def add_arguments(p) -> None:
     add_dataset(p)
-    add_spec(p)
+    add_spec(p, superpixels.SeedsSpec)
     p.add_argument("--out", required=True)
     add_shard(p)
 
 
 def main(args) -> dict:
-    return superpixelize(args.dataset, spec_from(superpixels.SeedsSpec, args.spec), args.out,
-                         args.shard, args.shards)
+    if args.spec is None:
+        raise SystemExit("asal superpixelize: error: give --spec (at least its size)")
+    return run_stage(superpixelize, args)
 
 
-def write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
-                       names_in: list[str], out: str, extra=dict) -> dict:
-    """Superpixel maps, areas and adjacency of some pool images, written image by image.
-    `extra()` gives attributes known only at the end. Returns the file's attributes (the
-    writer adds the sizes achieved when it closes)."""
-    attrs = provenance("superpixelize", spec, superpixel_spec=spec, classes=list(ds.classes),
-                       dataset=ds.identity())
-    progress = Progress(what, len(names_in))
-    with artifacts.superpixel_writer(out, attrs) as w:
-        for k, name in enumerate(names_in):
-            local = local_map_of(name)
-            n = int(local.max()) + 1
-            w.add(name, local, n, np.bincount(local.ravel(), minlength=n),
-                  superpixels.adjacency(local))
-            progress(k + 1)
-        w.rows.attrs.update(extra())
-    return w.rows.attrs
-
-
-def superpixelize(dataset_cfg: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,
-                  n_shards: int = 1) -> dict:
+def superpixelize(*, dataset: dict, spec: superpixels.SeedsSpec, out: str, shard: int = 0,
+                  shards: int = 1) -> dict:
     """SEEDS or SLIC base superpixels of the pool (or of one shard of it, to be gathered);
     records the algorithm, the size asked for and the size got."""
-    ds = dataset_from(dataset_cfg)
+    ds = dataset_from(dataset)
+    n_shards = shards
     lo, hi = shard_range(len(ds.pool), shard, n_shards)
     ds.check_files(ds.pool[lo:hi])
     requested = []

@@ -7,8 +7,8 @@ import logging
 
 from ..data.datasets import dataset_from
 from ..method import superpixels
-from .arguments import add_dataset
-from .superpixelize import write_superpixels
+from .arguments import add_dataset, run_stage
+from .superpixel_files import write_superpixels
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +21,15 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> dict:
-    return superpixelize_oracle(args.dataset, args.out)
+    return run_stage(superpixelize_oracle, args)
 
 
-def superpixelize_oracle(dataset_cfg: dict, out: str) -> dict:
+def superpixelize_oracle(*, dataset: dict, out: str) -> dict:
     """Oracle superpixels: connected components of each ground-truth map (void included).
 
     An upper bound that reads ground truth by design: every query is pure.
     """
-    ds = dataset_from(dataset_cfg)
+    ds = dataset_from(dataset)
     ds.check_files(ds.pool, labels=True)
     attrs = write_superpixels(
         ds, lambda name: superpixels.connected_relabel(ds.read_label(name)),

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-from .arguments import add_spec
+from .arguments import json_object, run_stage
 
 HELP = "make the synthetic dataset"
-DEFAULTS = {"n_pool": 24, "n_val": 8, "height": 96, "width": 128}
 
 
 def add_arguments(p) -> None:
-    add_spec(p)
+    p.add_argument("--spec", type=json_object, default={},
+                   help="JSON of dataset.synthetic (n_pool, n_val, height, width); omitted "
+                        "keys take their defaults")
     p.add_argument("--out", required=True, help="dataset folder")
     p.add_argument("--seed", type=int, default=0)
 
 
 def main(args) -> None:
-    synthesize(args.out, args.seed, **args.spec)
+    run_stage(synthesize, args)
 
 
-def synthesize(out: str, seed: int = 0, **spec) -> None:
+def synthesize(*, out: str, seed: int = 0, spec: dict | None = None) -> None:
     from ..data import synthetic
+    from ..experiment.settings import defaults
 
-    spec = {**DEFAULTS, **spec}
+    known = defaults("dataset.synthetic")
+    unknown = set(spec or {}) - set(known)
+    if unknown:
+        raise ValueError(f"dataset.synthetic: unknown keys {sorted(unknown)}; known: "
+                         f"{sorted(known)}")
+    spec = {**known, **(spec or {})}
     synthetic.generate(out, spec["n_pool"], spec["n_val"], spec["height"], spec["width"], seed)

@@ -11,9 +11,10 @@ import pandas as pd
 from .. import __version__
 from ..data.datasets import dataset_from
 from ..experiment.seeds_and_shards import derive_seed
+from ..learning.train_spec import TrainSpec
 from ..progress import Progress
 from ..store import artifacts
-from .arguments import add_dataset, add_features, add_spec, spec_from
+from .arguments import add_dataset, add_device, add_features, add_spec, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,8 @@ HELP = "train theta_t on the sieved labels"
 
 def add_arguments(p) -> None:
     add_dataset(p)
-    add_spec(p)
+    add_spec(p, TrainSpec)
+    add_device(p)
     for a in ("--out", "--log-out"):
         p.add_argument(a, required=True)
     p.add_argument("--superpixels", default=None)
@@ -36,21 +38,18 @@ def add_arguments(p) -> None:
 
 
 def main(args) -> None:
-    from ..learning.training import TrainSpec
-
     if not args.full and (args.sieved is None or args.superpixels is None):
         raise SystemExit("asal train: error: give --sieved and --superpixels, or --full")
-    train(args.dataset, args.superpixels, args.sieved, spec_from(TrainSpec, args.spec),
-          args.seed, args.trial, args.round, args.init, args.out, args.log_out, args.features,
-          args.full)
+    run_stage(train, args)
 
 
-def train(dataset_cfg: dict, sp_path: str | None, sieved_path: str | None,
-                spec, seed: int, trial: int, round: int, init_path: str | None,
-                out_model: str, out_log: str, features_path: str | None = None,
-                full: bool = False) -> None:
+def train(*, dataset: dict, superpixels: str | None = None, sieved: str | None = None,
+          spec: TrainSpec, seed: int, trial: int, round: int, init: str | None = None,
+          out: str, log_out: str, features: str | None = None, full: bool = False,
+          device: str = "auto", threads: int = 0) -> None:
     """Train theta_t on the sieved labels (eq. 10); with `full`, on every pool pixel's ground
-    truth instead (the fully supervised ceiling, method Full), by the same recipe."""
+    truth instead (the fully supervised ceiling, method Full), by the same recipe. `init`:
+    theta_{t-1}, to continue from with train.init previous."""
     import torch
 
     from ..learning.inference import check_encoder, torch_setup
@@ -59,6 +58,8 @@ def train(dataset_cfg: dict, sp_path: str | None, sieved_path: str | None,
     from ..learning.training import train as train_network
     from ..store.feature_file import open_features
 
+    dataset_cfg, sp_path, sieved_path, init_path = dataset, superpixels, sieved, init
+    out_model, out_log, features_path = out, log_out, features
     ds = dataset_from(dataset_cfg)
     if full:
         ds.check_files(ds.pool, labels=True)
@@ -74,7 +75,7 @@ def train(dataset_cfg: dict, sp_path: str | None, sieved_path: str | None,
         what = f"{int(sieved['kept'].sum())} labelled pixels"
     log.info("train: round %d, %s over %d images, %s for %d iterations", round, what,
              len(names), spec.model, spec.iterations)
-    device = torch_setup(spec.threads, spec.device)
+    device = torch_setup(threads, device)
     seed_everything(derive_seed(seed, trial))  # same initial weights every round of a trial
     model = build_model(spec.model, ds.n_classes, spec.pretrained, encoder=spec.encoder)
     if spec.init == "previous" and init_path is not None:

@@ -11,6 +11,7 @@ import pandas as pd
 from ..experiment.seeds_and_shards import derive_seed
 from ..store import artifacts, blocks
 from ..store.round_tables import QUERY_COLUMNS
+from .arguments import add_inputs, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -18,21 +19,19 @@ HELP = "round 0: random base superpixels"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--superpixels", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--budget", type=int, required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--trial", type=int, required=True)
+    add_inputs(p, "--superpixels", "--out")
+    for a in ("--budget", "--seed", "--trial"):
+        p.add_argument(a, type=int, required=True)
 
 
 def main(args) -> pd.DataFrame:
-    return warmup(args.superpixels, args.budget, args.seed, args.trial, args.out)
+    return run_stage(warmup, args)
 
 
-def warmup(sp_path: str, budget: int, seed: int, trial: int, out: str) -> pd.DataFrame:
+def warmup(*, superpixels: str, budget: int, seed: int, trial: int, out: str) -> pd.DataFrame:
     """Round 0: B base superpixels uniformly at random; depends only on the trial's seed."""
     rng = np.random.default_rng(derive_seed(seed, trial, 0, 1))
-    with artifacts.open_superpixels(sp_path) as sp:
+    with artifacts.open_superpixels(superpixels) as sp:
         m = sp.n_superpixels
         if budget > m:
             log.warning("warm-up budget %d exceeds the pool's %d superpixels; taking all",

@@ -183,9 +183,7 @@ class Superpixels:
     area: np.ndarray  # (M,) pixels per base superpixel
     edges: np.ndarray  # (E, 2) global ids, a < b, sorted
     attrs: dict
-    # (N+1,) edges of image i are rows edge_offset[i]:edge_offset[i+1]; None in files made
-    # before it was stored, then derived from the edges.
-    edge_offset: np.ndarray | None = None
+    edge_offset: np.ndarray  # (N+1,) edges of image i are rows edge_offset[i]:edge_offset[i+1]
 
     @property
     def n_images(self) -> int:
@@ -212,12 +210,11 @@ class Superpixels:
 
     def edges_of(self, lo: int, hi: int) -> np.ndarray:
         """Edges (global ids) between superpixels of images lo..hi-1; edges never cross images."""
-        if self.edge_offset is None:
-            self.edge_offset = np.searchsorted(np.asarray(self.edges[:, 0]), self.sp_offset)
         return np.asarray(self.edges[self.edge_offset[lo]:self.edge_offset[hi]])
 
 
-SUPERPIXEL_KEYS = ("names", "shapes", "pixel_offset", "sp_offset", "maps", "area", "edges")
+SUPERPIXEL_KEYS = ("names", "shapes", "pixel_offset", "sp_offset", "maps", "area", "edges",
+                   "edge_offset")
 # Pool-sized: left on disk by open_superpixels and read by slices.
 _LARGE_SUPERPIXEL_KEYS = ("maps", "area", "edges")
 
@@ -229,8 +226,7 @@ def _superpixels_from(f: h5py.File, lazy: bool) -> Superpixels:
     data = {k: (f[k] if lazy and k in _LARGE_SUPERPIXEL_KEYS else f[k][()])
             for k in SUPERPIXEL_KEYS}
     data["names"] = np.array([n.decode() if isinstance(n, bytes) else n for n in data["names"]])
-    edge_offset = f["edge_offset"][()] if "edge_offset" in f else None
-    return Superpixels(attrs=dict(f.attrs), edge_offset=edge_offset, **data)
+    return Superpixels(attrs=dict(f.attrs), **data)
 
 
 class SuperpixelRows:

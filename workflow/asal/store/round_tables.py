@@ -29,10 +29,9 @@ def check_pool(ds, sp: Superpixels, sp_path: str) -> None:
 
 
 def check_classes(ds, sp: Superpixels, sp_path: str) -> None:
-    """Superpixels made under this dataset's classes (files from before classes were recorded
-    pass)."""
+    """Superpixels made under this dataset's classes."""
     classes = sp.attrs.get("classes")
-    if classes is not None and json.loads(classes) != list(ds.classes):
+    if classes is None or json.loads(classes) != list(ds.classes):
         raise ArtifactError(f"{sp_path}: made under classes {classes}, the dataset has "
                             f"{list(ds.classes)}; rerun superpixelize")
 
