@@ -76,7 +76,10 @@ def test_paired_differences_are_per_trial_with_an_interval(run):
     r0 = paired[(paired["method"] == "AMSP+S") & (paired["round"] == 0)].iloc[0]
     assert r0["diff_mean"] == 0 and r0["ci_low"] == 0 and r0["ci_high"] == 0
     html = (root / "report" / "rounds.html").read_text()
-    assert "Paired differences to SP" in html
+    # the page's verdict for AMSP+S: its paired difference to SP after the last round
+    last = paired[(paired["method"] == "AMSP+S")].sort_values("round").iloc[-1]
+    assert (f"AMSP+S: {100 * last['diff_mean']:+.1f} points against SP after "
+            f"{int(last['clicks'])} clicks") in html
     assert (root / "report" / "purity_vs_size.png").read_bytes()[:4] == b"\x89PNG"
 
 
