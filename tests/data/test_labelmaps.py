@@ -27,17 +27,18 @@ CAMVID = REPO.parent / "shared" / "data" / "camvid"
 def make_folder(root: Path, masks: dict, meta: dict, gray: bool = True) -> Path:
     """images/NAME.png (grayscale or RGB, as the masks' height and width), labels/NAME.png
     written by Pillow exactly as given (a PIL image or an array), every name in the pool and
-    the evaluation split."""
+    a copy of it, val_NAME, in the evaluation split."""
     (root / "images").mkdir(parents=True)
     (root / "labels").mkdir()
     for name, mask in masks.items():
         img = mask if isinstance(mask, Image.Image) else Image.fromarray(mask)
         w, h = img.size
         image = np.full((h, w) if gray else (h, w, 3), 90, np.uint8)
-        assert cv2.imwrite(str(root / "images" / f"{name}.png"), image)
-        img.save(root / "labels" / f"{name}.png")
+        for copy in (name, f"val_{name}"):
+            assert cv2.imwrite(str(root / "images" / f"{copy}.png"), image)
+            img.save(root / "labels" / f"{copy}.png")
     (root / "pool.txt").write_text("".join(f"{n}\n" for n in masks))
-    (root / "val.txt").write_text("".join(f"{n}\n" for n in masks))
+    (root / "val.txt").write_text("".join(f"val_{n}\n" for n in masks))
     (root / "classes.json").write_text(json.dumps(meta))
     return root
 
@@ -260,7 +261,7 @@ def test_check_dataset_command_reports_and_refuses(tmp_path, capsys):
         main(["check-dataset", "--config", str(REPO / "config.yaml"), _config(tmp_path, root)])
     assert done.value.code == 1
     out = capsys.readouterr().out
-    assert "pool               1  4x4 (1)" in out
+    assert "pool             1  4x4 (1)" in out
     assert "background" in out and "11 (68.8%)" in out  # 11 of 16 pixels
     assert "void" in out and "5 (31.2%)" in out
     assert "error: " in out and '"values": [0, 255]' in out and SWITCH in out
@@ -274,7 +275,7 @@ def test_check_dataset_command_reports_and_refuses(tmp_path, capsys):
 def test_check_dataset_lists_every_bad_file(tmp_path):
     root = make_folder(tmp_path, {"a": np.array([[0, 7]], np.uint8),
                                   "b": np.array([[1, 9]], np.uint8)}, {"classes": ["x", "y"]})
-    text, ok = check_dataset(open_dataset("folder", root))
+    text, ok, _ = check_dataset(open_dataset("folder", root))
     assert not ok
     assert "labels/a.png: raw mask values [7]" in text
     assert "labels/b.png: raw mask values [9]" in text
@@ -282,7 +283,9 @@ def test_check_dataset_lists_every_bad_file(tmp_path):
 
 @pytest.mark.skipif(not CAMVID.is_dir(), reason=f"real CamVid not present at {CAMVID}")
 def test_real_camvid_passes_the_check():
-    text, ok = check_dataset(open_dataset("camvid", CAMVID, resize=0.5))
+    text, ok, summary = check_dataset(open_dataset("camvid", CAMVID, resize=0.5))
     assert ok, text
-    assert "pool             367  480x360 (367)" in text
-    assert "evaluation       101" in text
+    assert "pool           367  480x360 (367)        240x180 (367)" in text
+    assert "evaluation     101  480x360 (101)        240x180 (101)" in text
+    assert summary["read_sizes"] == [[240, 180]]
+    assert len(summary["pixels"]["pool"]) == 12 and min(summary["pixels"]["pool"]) > 0

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from asal import cli
-from asal.experiment.inputs import DATASET, READS_DATASET, Inputs, as_options
+from asal.experiment.inputs import (DATASET, DATASET_GATE, READS_DATASET, READS_LABELS, Inputs,
+                                    as_options)
 from asal.experiment.settings import checked_config
 
 from workflow_helpers import REPO
@@ -41,8 +42,11 @@ def test_every_input_is_an_option_of_its_stage(inputs, stage):
     cli.stage_module(command).add_arguments(parser)
     options = {o for action in parser._actions for o in action.option_strings}
     files = inputs.of(stage, **JOBS[stage])
-    assert (DATASET in files) == (stage in READS_DATASET)
-    for name in set(files) - {DATASET}:
+    # a stage that reads the dataset waits for its check: as a dependency (labels) or as a
+    # gate (images only)
+    assert bool({DATASET, DATASET_GATE} & set(files)) == (stage in READS_DATASET)
+    assert (DATASET_GATE in files) == (stage in READS_DATASET - READS_LABELS)
+    for name in set(files) - {DATASET, DATASET_GATE}:
         assert "--" + name.replace("_", "-") in options, (stage, name)
 
 

@@ -18,8 +18,8 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 if shutil.which("asal") is None:
     shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
-from asal.experiment.config import dataset_settings
-from asal.experiment.inputs import Inputs, as_options
+from asal.experiment.config import dataset_settings, one_size_reason
+from asal.experiment.inputs import DATASET_GATE, Inputs, as_options
 from asal.experiment.methods import (check_methods, method_info, stage_settings,
                                      superpixel_kind, superpixel_settings, sweep_sizes,
                                      train_settings)
@@ -66,6 +66,26 @@ if BASELINE is not None and BASELINE not in config["methods"]:  # a sweep pairs 
     BASELINE = None
 INPUTS = Inputs(config, METHODS + ([layout.FULL] if FULL_ON else []), WARMUPS)
 DATASET_JSON = json.dumps(DATASET_SETTINGS, sort_keys=True)
+# What defines the data (classes.json, split lists, label files' names, sizes and times): a
+# change reruns the dataset check, and through its summaries what read images or labels. The
+# synthetic dataset is made by the workflow: its check follows the synthesize rule instead.
+_ONE_SIZE = one_size_reason(config["train"])
+CHECK_OPTIONS = " ".join(
+    ([f"--one-size {shlex.quote(_ONE_SIZE)}"] if _ONE_SIZE else [])
+    + (["--labels-optional"] if HUMAN else [])
+    + (["--allow-absent-classes"] if config["dataset"]["allow_absent_classes"] else []))
+if DATASET_SETTINGS["name"] == "synthetic":
+    DATASET_FINGERPRINT = DATASET_IMAGES = ""
+else:
+    from asal.data.files import DatasetError, fingerprint
+
+    try:
+        DATASET_FINGERPRINT = fingerprint(DATASET_SETTINGS)
+    except DatasetError as err:
+        raise WorkflowError(f"dataset: {err}")
+    # The images a job reads: a param of the rules that read images only (not labels).
+    DATASET_IMAGES = DATASET_FINGERPRINT["images"]
+    DATASET_FINGERPRINT = json.dumps(DATASET_FINGERPRINT, sort_keys=True)
 WARMUP_BUDGET = config["warmup_budget"] or config["budget"]
 SHARDS = config["compute"]["shards"]  # superpixelize, predict, features: this many jobs
 DEVICE = config["compute"]["device"]
@@ -129,7 +149,10 @@ def get_input(stage):
     option name (asal.experiment.inputs; round t reads round t-1 through Inputs.previous)."""
 
     def input_function(wildcards):
-        return INPUTS.of(stage, **wildcards)
+        files = INPUTS.of(stage, **wildcards)
+        if DATASET_GATE in files:  # wait for the dataset check; its date reruns nothing
+            files[DATASET_GATE] = [ancient(f) for f in files[DATASET_GATE]]
+        return files
 
     return input_function
 

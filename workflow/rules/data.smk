@@ -22,6 +22,30 @@ rule synthesize:
         "asal synthesize --out {params.out} --seed {params.seed} --spec {params.spec:q} > {log} 2>&1"
 
 
+rule check_dataset:
+    # Every job that reads images or labels waits for this check and depends on its
+    # summaries: a dataset that would be misread stops the run before any such job starts.
+    input:
+        unpack(get_input("check_dataset")),
+    output:
+        results(layout.DATASET_CHECK),
+    params:
+        dataset=DATASET_JSON,
+        fingerprint=DATASET_FINGERPRINT,
+        checks=CHECK_OPTIONS,
+    log:
+        logs("check_dataset", "experiment"),
+    benchmark:
+        benchmarks("check_dataset", "experiment")
+    resources:
+        **resources_of("check_dataset"),
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal check-dataset --dataset {params.dataset:q} {params.checks} --out {output}"
+        " > {log} 2>&1"
+
+
 rule superpixelize:
     # One job per superpixel algorithm in use (seeds, slic): superpixels/{spx}.h5.
     input:
@@ -31,6 +55,7 @@ rule superpixelize:
     wildcard_constraints:
         spx=ALGORITHM_KIND_RE,
     params:
+        dataset_images=DATASET_IMAGES,  # what the images are: they rerun it
         inputs=input_options,
         dataset=DATASET_JSON,
         spec=lambda wildcards: spec_json(superpixel_settings(config, wildcards.spx)),
@@ -123,6 +148,7 @@ rule features:
     wildcard_constraints:
         encoder=ENCODER_RE,
     params:
+        dataset_images=DATASET_IMAGES,  # what the images are: they rerun it
         inputs=input_options,
         dataset=DATASET_JSON,
         shard=shard_options,

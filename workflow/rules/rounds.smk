@@ -96,6 +96,7 @@ rule query:
         method=ANY_METHOD_RE,
     localrule: HUMAN
     params:
+        dataset_images=DATASET_IMAGES if HUMAN else "",  # the page shows images
         inputs=input_options,
         dataset=DATASET_JSON,
         host=ANNOTATE["host"],
@@ -134,6 +135,7 @@ rule sieve:
     wildcard_constraints:
         method=ANY_METHOD_RE,
     params:
+        dataset_images=DATASET_IMAGES,  # what the images are: they rerun it
         inputs=input_options,
         dataset=DATASET_JSON,
         spec=lambda wc: spec_json(stage_settings(config, wc.method, "sieve")),
@@ -161,6 +163,7 @@ rule train:
     wildcard_constraints:
         method=ANY_METHOD_RE,
     params:
+        dataset_images=DATASET_IMAGES,  # what the images are: they rerun it
         inputs=input_options,
         dataset=DATASET_JSON,
         spec=spec_json(train_settings(config)),
@@ -216,6 +219,7 @@ rule predict:
     wildcard_constraints:
         method=ANY_METHOD_RE,
     params:
+        dataset_images=DATASET_IMAGES,  # what the images are: they rerun it
         inputs=input_options,
         dataset=DATASET_JSON,
         shard=shard_options,

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..experiment.settings import defaults
+from .files import DatasetFiles, dataset_files
 from .labelmaps import (
     VOID,
     DatasetError,
@@ -71,6 +72,7 @@ class Dataset:
     pool: list[str]
     evaluation: list[str]
     resize: float = 1.0
+    size: tuple[int, int] | None = None  # (width, height) every image is read at; wins over resize
     image_path: callable = field(repr=False, default=None)
     label_path: callable = field(repr=False, default=None)
     mapping: LabelMapping | None = field(repr=False, default=None)  # raw value -> class/VOID
@@ -87,7 +89,13 @@ class Dataset:
         return len(self.classes)
 
     def _size(self, h: int, w: int) -> tuple[int, int]:
+        """(height, width) an image of h x w pixels is read at."""
+        if self.size is not None:
+            return int(self.size[1]), int(self.size[0])
         return max(1, round(h * self.resize)), max(1, round(w * self.resize))
+
+    def _resizes(self, h: int, w: int) -> bool:
+        return self._size(h, w) != (h, w)
 
     def read_image(self, name: str) -> np.ndarray:
         path = self.image_path(name)
@@ -103,9 +111,11 @@ class Dataset:
         if raw.dtype != np.uint8:
             raise DatasetError(f"{path}: {raw.dtype} pixels; asal expects 8-bit images")
         image = cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
-        if self.resize != 1.0:
+        if self._resizes(*image.shape[:2]):
             h, w = self._size(*image.shape[:2])
-            image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+            shrink = h * w < image.shape[0] * image.shape[1]
+            image = cv2.resize(image, (w, h),
+                               interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
         return image
 
     def read_label(self, name: str) -> np.ndarray:
@@ -118,7 +128,7 @@ class Dataset:
         if image_shape is not None and image_shape != raw.shape[:2]:
             raise DatasetError(f"{path}: label is {raw.shape[1]}x{raw.shape[0]} but its image "
                                f"is {image_shape[1]}x{image_shape[0]}")
-        if self.resize != 1.0:
+        if self._resizes(*label.shape):
             h, w = self._size(*label.shape)
             label = cv2.resize(label, (w, h), interpolation=cv2.INTER_NEAREST)
         return label
@@ -145,31 +155,24 @@ class Dataset:
 
     def identity(self) -> dict:
         """What artifacts built from this dataset must agree on."""
-        return {"dataset": self.name, "classes": list(self.classes), "resize": self.resize}
+        identity = {"dataset": self.name, "classes": list(self.classes), "resize": self.resize}
+        if self.size is not None:
+            identity["size"] = list(self.size)
+        return identity
 
 
-def _read_list(path: Path) -> list[str]:
-    if not path.exists():
-        raise DatasetError(f"{path}: split list missing")
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    if not names:
-        raise DatasetError(f"{path}: split list is empty; the pool needs at least one image")
-    return names
+def _from_files(files: DatasetFiles, **fields) -> Dataset:
+    return Dataset(name=files.name, root=files.root, pool=files.pool,
+                   evaluation=files.evaluation, image_path=files.image_path,
+                   label_path=files.label_path, **fields)
 
 
-def _first_existing(candidates: list[Path]) -> Path:
-    for path in candidates:
-        if path.exists():
-            return path
-    return candidates[0]
-
-
-def folder_dataset(root: Path, resize: float, evaluation_split: str | None) -> Dataset:
-    """A user's own data: images/NAME.(png|jpg), labels/NAME.png (or masks/), pool.txt,
-    <evaluation_split>.txt, classes.json {"classes": [...], "palette": [...]} with optional
-    "values" / "colors" and "void" saying how raw mask values map to classes (asal.data.labelmaps;
-    default: values 0..C-1, void 255)."""
-    meta_path = root / "classes.json"
+def folder_dataset(files: DatasetFiles) -> Dataset:
+    """A user's own data (data/files.py: images/, labels/ or masks/, pool.txt, the evaluation
+    split's list) described by classes.json {"classes": [...], "palette": [...]}, with optional
+    "values" / "colors" and "void" saying how raw mask values map to classes
+    (asal.data.labelmaps; default: values 0..C-1, void 255)."""
+    meta_path = files.root / "classes.json"
     if not meta_path.exists():
         raise DatasetError(f"{meta_path}: missing; a folder dataset needs classes.json with "
                            "a 'classes' list")
@@ -186,74 +189,33 @@ def folder_dataset(root: Path, resize: float, evaluation_split: str | None) -> D
     if palette.shape != (len(classes), 3):
         raise DatasetError(f"{meta_path}: \"palette\" must list one [r, g, b] per class "
                            f"({len(classes)} classes)")
-    return Dataset(
-        name="folder", root=root, classes=classes, palette=palette,
-        pool=[Path(n).stem for n in _read_list(root / "pool.txt")],
-        # evaluation_split None: no evaluation split (a human oracle on unlabelled images).
-        evaluation=[] if evaluation_split is None else
-        [Path(n).stem for n in _read_list(root / f"{evaluation_split}.txt")],
-        resize=resize, mapping=mapping,
-        image_path=lambda n: _first_existing(
-            [root / "images" / f"{n}{ext}" for ext in (".png", ".jpg", ".jpeg")]),
-        label_path=lambda n: _first_existing(
-            [root / sub / f"{n}.png" for sub in ("labels", "masks")]))
+    return _from_files(files, classes=classes, palette=palette, mapping=mapping)
 
 
-def camvid_dataset(root: Path, resize: float, evaluation_split: str) -> Dataset:
+def camvid_dataset(files: DatasetFiles) -> Dataset:
     """SegNet's CamVid: train/, trainannot/, val/, valannot/, train.txt, val.txt; 11 is void."""
-    mapping = values_mapping(11, range(11), [11], "CamVid (SegNet) labels are 0..10, void 11")
-
-    def split_dir(name: str) -> str:
-        return "train" if name in pool_set else evaluation_split
-
-    pool = [Path(n).stem for n in _read_list(root / "train.txt")]
-    pool_set = set(pool)
-    evaluation = [Path(n).stem for n in _read_list(root / f"{evaluation_split}.txt")]
-    return Dataset(
-        name="camvid", root=root, classes=CAMVID_CLASSES,
-        palette=np.array(CAMVID_PALETTE, dtype=np.uint8), pool=pool, evaluation=evaluation,
-        resize=resize, mapping=mapping,
-        image_path=lambda n: root / split_dir(n) / f"{n}.png",
-        label_path=lambda n: root / f"{split_dir(n)}annot" / f"{n}.png")
+    return _from_files(
+        files, classes=CAMVID_CLASSES, palette=np.array(CAMVID_PALETTE, dtype=np.uint8),
+        mapping=values_mapping(11, range(11), [11], "CamVid (SegNet) labels are 0..10, void 11"))
 
 
-def cityscapes_dataset(root: Path, resize: float, evaluation_split: str) -> Dataset:
-    """leftImg8bit/<split>/<city>/*_leftImg8bit.png with gtFine/<split>/<city>/*_labelIds.png;
-    the 19 evaluated classes as train ids. Image names are "<split>/<city>/<stem>"."""
+def cityscapes_dataset(files: DatasetFiles) -> Dataset:
+    """gtFine labelIds mapped to the 19 evaluated classes as train ids."""
     # Every defined labelId (0..33) that is not evaluated is void.
     mapping = values_mapping(
         len(CITYSCAPES_LABEL_IDS), CITYSCAPES_LABEL_IDS,
         sorted(set(range(34)) - set(CITYSCAPES_LABEL_IDS)),
         "Cityscapes gtFine labelIds are 0..33 (use the *_labelIds.png files)")
-
-    def names(split: str) -> list[str]:
-        folder = root / "leftImg8bit" / split
-        files = sorted(folder.glob("*/*_leftImg8bit.png"))
-        if not files:
-            raise DatasetError(f"{folder}: no */*_leftImg8bit.png images; is dataset.root the "
-                               "folder holding leftImg8bit/ and gtFine/?")
-        return [f"{split}/{f.parent.name}/{f.name[:-len('_leftImg8bit.png')]}" for f in files]
-
-    return Dataset(
-        name="cityscapes", root=root, classes=CITYSCAPES_CLASSES,
-        palette=np.array(CITYSCAPES_PALETTE, dtype=np.uint8), pool=names("train"),
-        evaluation=names(evaluation_split), resize=resize, mapping=mapping,
-        image_path=lambda n: root / "leftImg8bit" / f"{n}_leftImg8bit.png",
-        label_path=lambda n: root / "gtFine" / f"{n}_gtFine_labelIds.png")
+    return _from_files(files, classes=CITYSCAPES_CLASSES,
+                       palette=np.array(CITYSCAPES_PALETTE, dtype=np.uint8), mapping=mapping)
 
 
-def voc_dataset(root: Path, resize: float, evaluation_split: str) -> Dataset:
-    """PASCAL VOC 2012: JPEGImages/, SegmentationClass/ (palette PNGs, 255 void),
-    ImageSets/Segmentation/{train,val}.txt."""
-    mapping = values_mapping(len(VOC_CLASSES), range(len(VOC_CLASSES)), [VOID],
-                             "VOC SegmentationClass palette indices are 0..20, void 255")
-    lists = root / "ImageSets" / "Segmentation"
-    return Dataset(
-        name="voc", root=root, classes=VOC_CLASSES, palette=_voc_palette(len(VOC_CLASSES)),
-        pool=_read_list(lists / "train.txt"), evaluation=_read_list(lists / f"{evaluation_split}.txt"),
-        resize=resize, mapping=mapping,
-        image_path=lambda n: root / "JPEGImages" / f"{n}.jpg",
-        label_path=lambda n: root / "SegmentationClass" / f"{n}.png")
+def voc_dataset(files: DatasetFiles) -> Dataset:
+    """PASCAL VOC 2012 SegmentationClass palette PNGs, 255 void."""
+    return _from_files(files, classes=VOC_CLASSES, palette=_voc_palette(len(VOC_CLASSES)),
+                       mapping=values_mapping(len(VOC_CLASSES), range(len(VOC_CLASSES)),
+                                              [VOID], "VOC SegmentationClass palette indices "
+                                              "are 0..20, void 255"))
 
 
 def _default_palette(n: int) -> list:
@@ -269,18 +231,20 @@ _DEFAULTS = defaults("dataset")
 
 
 def open_dataset(name: str, root: str | Path, resize: float = _DEFAULTS["resize"],
-                 evaluation_split: str | None = _DEFAULTS["evaluation_split"]) -> Dataset:
-    if name not in ADAPTERS:
-        raise DatasetError(f"unknown dataset {name!r}; use one of {sorted(ADAPTERS)}")
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: dataset root is not a folder")
+                 evaluation_split: str | None = _DEFAULTS["evaluation_split"],
+                 size=None) -> Dataset:
+    """A dataset by adapter name; `size` ([width, height]) reads every image at one size."""
     if not 0.0 < resize <= 1.0:
         raise DatasetError(f"dataset.resize {resize}: must be in (0, 1]")
-    if evaluation_split is None and ADAPTERS[name] is not folder_dataset:
-        raise DatasetError(f"dataset.evaluation_split: null (no evaluation split) is for your "
-                           f"own images (name: folder), not {name!r}; name a split")
-    ds = ADAPTERS[name](root, resize, evaluation_split)
+    if size is not None and (len(size) != 2 or min(int(v) for v in size) < 1):
+        raise DatasetError(f"dataset.size {size}: give [width, height] in pixels")
+    if size is not None and resize != 1.0:
+        raise DatasetError(f"dataset.size {list(size)} and dataset.resize {resize}: set one "
+                           "(size reads every image at that width and height)")
+    files = dataset_files({"name": name, "root": root, "evaluation_split": evaluation_split})
+    ds = ADAPTERS[name](files)
+    ds.resize = resize
+    ds.size = None if size is None else (int(size[0]), int(size[1]))
     ds.evaluation_split = evaluation_split
     return ds
 
@@ -290,4 +254,4 @@ def dataset_from(settings: dict) -> Dataset:
     omitted keys take the schema's defaults."""
     settings = {**_DEFAULTS, **settings}
     return open_dataset(settings["name"], settings["root"], settings["resize"],
-                        settings["evaluation_split"])
+                        settings["evaluation_split"], settings.get("size"))

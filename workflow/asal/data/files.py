@@ -19,7 +19,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 LABEL_FOLDERS = ("labels", "masks")
 
 
-class DatasetError(ValueError):
+class DatasetError(RuntimeError):
     """A dataset file is missing, unreadable or inconsistent; the message names it."""
 
 

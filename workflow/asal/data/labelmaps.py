@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .files import DatasetError  # one error class for every dataset problem
+
 VOID = 255
 UNMAPPED = -1  # what the lookup table gives a raw value that is neither a class nor void
 MAX_VALUE = 65535  # 16-bit masks
 
 
-class DatasetError(RuntimeError):
-    """A dataset file is missing or malformed; the message names the file."""
 
 
 def pack_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -160,7 +160,12 @@ def mapping_from_meta(meta: dict, path: Path) -> LabelMapping:
     """The mapping a folder dataset's classes.json declares; every mistake names the key."""
     unknown = sorted(set(meta) - set(KNOWN_KEYS))
     if unknown:
-        raise DatasetError(f"{path}: unknown keys {unknown}; classes.json knows "
+        import difflib
+
+        guesses = [f"{k!r} -> {close[0]!r}" for k in unknown
+                   for close in [difflib.get_close_matches(k, KNOWN_KEYS, 1, 0.6)] if close]
+        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+        raise DatasetError(f"{path}: unknown keys {unknown}{hint}; classes.json knows "
                            f"{list(KNOWN_KEYS)}")
     classes = meta.get("classes")
     if not isinstance(classes, list) or not classes or \

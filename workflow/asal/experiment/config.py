@@ -53,4 +53,16 @@ def dataset_settings(config: dict) -> dict:
         ds["root"] = layout.fill(layout.DATASET_DIR, experiment=config["experiment"])
     elif not ds.get("root"):
         raise ConfigError(f"config: dataset.root must be set for dataset {ds['name']!r}")
+    if ds.get("size") is None:  # unset: not a setting of any job (so adding the key reran none)
+        ds.pop("size", None)
     return ds
+
+
+def one_size_reason(train: dict) -> str | None:
+    """What needs every image read at one size, if anything: a feature head (its encoder's
+    features are cached as one array) or a network trained on whole images (train.crop 0)."""
+    if train["model"] == "feature_head":
+        return "train.model feature_head (its encoder's features are cached at one size)"
+    if not train.get("crop"):
+        return f"train.model {train['model']} trained on whole images (train.crop: 0)"
+    return None

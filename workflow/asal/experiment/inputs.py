@@ -13,11 +13,18 @@ from __future__ import annotations
 from ..store import layout
 from .methods import is_off, stage_settings, superpixel_kind
 
-# Stages that read the dataset's images or labels: their jobs depend on the dataset files.
+# Stages that read the dataset's images or labels: their jobs wait for the dataset check;
+# those that read labels depend on its summary, so a change of what the labels mean (which
+# reruns the check) reruns exactly them. The others wait for it without depending on its
+# date (DATASET_GATE, an `ancient` input in the rules; the images they read are in their
+# params).
 READS_DATASET = frozenset({"superpixelize", "superpixelize_oracle", "oracle_table", "features",
                            "predict", "sieve", "train", "train_full", "evaluate",
                            "evaluate_full", "annotate", "draw"})
+READS_LABELS = frozenset({"superpixelize_oracle", "oracle_table", "train_full", "evaluate",
+                          "evaluate_full", "draw"})
 DATASET = "dataset_files"  # the input key of those files (a dependency, not an option)
+DATASET_GATE = "dataset_gate"  # the same for stages that read images only: wait, never rerun
 
 
 def as_options(files) -> str:
@@ -28,7 +35,7 @@ def as_options(files) -> str:
     parts = []
     for name, paths in files:
         paths = [paths] if isinstance(paths, str) else list(paths)
-        if paths and name != DATASET:
+        if paths and name not in (DATASET, DATASET_GATE):
             parts.append(" ".join(["--" + "-".join(name.split("_"))]
                                   + [shlex.quote(str(p)) for p in paths]))
     return " ".join(parts)
@@ -79,19 +86,25 @@ class Inputs:
         return [self.path(layout.FEATURES, encoder=train["encoder"])]
 
     def dataset_files(self) -> list[str]:
-        """What a stage that reads images or labels waits for: the synthetic dataset, made
-        by the workflow; another dataset is already there."""
+        """What a stage that reads images or labels waits for: the dataset check."""
+        return [self.path(layout.DATASET_CHECK)]
+
+    def check_dataset(self) -> dict:
+        """The check reads the dataset itself; the synthetic one is made by the workflow."""
         if self.config["dataset"]["name"] == "synthetic":
-            return [self.path(layout.DATASET_DONE)]
-        return []
+            return {DATASET: [self.path(layout.DATASET_DONE)]}
+        return {}
 
     # ------------------------------------------------------------ per stage
     def of(self, stage: str, **wildcards) -> dict:
         """The inputs of one job of `stage`, by option name (plus DATASET where it reads
         images or labels)."""
         files = getattr(self, stage)(**{k: v for k, v in wildcards.items() if k != "shard"})
-        if stage in READS_DATASET:
+        if stage in READS_LABELS:
             files[DATASET] = self.dataset_files()
+        elif stage in READS_DATASET:
+            files[DATASET_GATE] = self.dataset_files()
+            files[DATASET] = self.check_dataset().get(DATASET, [])  # a remade synthetic set
         return files
 
     def superpixelize(self, **_) -> dict:
@@ -213,7 +226,9 @@ class Inputs:
                   for m in self.methods if m != layout.FULL for t in trials for r in rounds]
         if layout.FULL in self.methods:
             files += [self.path(layout.full_file("metrics"), trial=t) for t in trials]
-        out = {"metrics": files}
+        out = {"metrics": files,
+               # pixels per class and split: the majority-class baseline beside Full
+               "dataset_check": self.path(layout.DATASET_CHECK)}
         # each kind's achieved superpixel size, and each class's share of the pool's pixels
         kinds = sorted({self.superpixel_kind(m) for m in self.methods if m != layout.FULL})
         out["superpixels"] = [self.path(layout.SUPERPIXELS, spx=k) for k in kinds

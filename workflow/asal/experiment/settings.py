@@ -90,5 +90,17 @@ def checked_config(config: dict, source: str = "config") -> dict:
         jsonschema.validate(config, schema())
     except jsonschema.ValidationError as err:
         where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise ConfigError(f"{source}: {where}: {err.message}") from err
+        raise ConfigError(f"{source}: {where}: {err.message}{_did_you_mean(err)}") from err
     return with_defaults(config)
+
+
+def _did_you_mean(err) -> str:
+    """For a misspelt key (an unexpected property), the known key it is closest to."""
+    import difflib
+
+    if err.validator != "additionalProperties" or not isinstance(err.instance, dict):
+        return ""
+    known = list(err.schema.get("properties", {}))
+    guesses = [f"{k!r} -> {close[0]!r}" for k in err.instance if k not in known
+               for close in [difflib.get_close_matches(k, known, 1, 0.6)] if close]
+    return f" (did you mean {', '.join(guesses)}?)" if guesses else ""

@@ -256,3 +256,55 @@ def class_balance_figure(ax, counts: pd.DataFrame) -> None:
     ax.set_title("queries per class (classes by pool frequency, share under the name)")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
+
+
+# ------------------------------------------------------------------ sanity of the result
+
+
+def trivial_miou(pool_pixels: list[int], evaluation_pixels: list[int]) -> tuple[int, float]:
+    """The pool's majority class predicted everywhere, scored like a model on the evaluation
+    split (void pixels left out, classes without ground truth there left out of the mean):
+    its IoU is that class's share of the labelled evaluation pixels, every other class 0.
+    Returns (the class, mIoU as a fraction). Pixel lists are per class, void last."""
+    pool = np.asarray(pool_pixels[:-1], np.float64)
+    evaluation = np.asarray(evaluation_pixels[:-1], np.float64)
+    majority = int(pool.argmax())
+    present = evaluation > 0
+    if not present.any():
+        return majority, float("nan")
+    return majority, float(evaluation[majority] / evaluation.sum() / present.sum())
+
+
+FULL_NEAR_TRIVIAL = 5.0  # points: a ceiling this close to the trivial predictor learnt little
+
+
+def warnings(table: pd.DataFrame, trivial: float | None, trivial_class: str | None
+             ) -> list[str]:
+    """What a reader should not overlook: a ceiling (Full) within a few points of predicting
+    the majority class everywhere, and a class whose IoU falls in every round."""
+    out = []
+    full = table[table["method"] == FULL]["miou"].astype(float)
+    if trivial is not None and not math.isnan(trivial) and len(full):
+        gap = 100 * (full.mean() - trivial)
+        if gap < FULL_NEAR_TRIVIAL:
+            out.append(f"Full, every pool pixel labelled, reaches {100 * full.mean():.1f}% "
+                       f"mIoU, only {gap:.1f} points above predicting the pool's majority "
+                       f"class ({trivial_class}) everywhere ({100 * trivial:.1f}%): the model "
+                       "learns little of this data as set up, so differences between methods "
+                       "mean little. Try another model (train.model; see the README, When "
+                       "your data is not CamVid), a larger image size or more iterations.")
+    rounds = table[(table["method"] != FULL) & table["round"].notna()]
+    iou = [c for c in table.columns if c.startswith("iou_")]
+    for method, part in rounds.groupby("method", sort=False):
+        means = part.groupby("round")[iou].mean().sort_index()
+        if len(means) < 3:  # the warm-up and at least two rounds
+            continue
+        falling = [c[len("iou_"):] for c in iou
+                   if means[c].notna().all() and (np.diff(means[c].to_numpy()) < 0).all()]
+        if falling:
+            out.append(f"{method}: the IoU of {', '.join(falling)} falls in every round "
+                       f"(mean over trials, rounds {int(means.index[0])} to "
+                       f"{int(means.index[-1])}): look at its queries and sieved labels in "
+                       "the pictures (a class drowned by merged regions of another, or "
+                       "labels sieved away).")
+    return out

@@ -21,7 +21,8 @@ p.note{color:#555;font-size:12.5px;max-width:1000px} ul.verdicts li{margin:3px 0
 table.asal{border-collapse:collapse;margin:6px 0 4px} table.asal td,table.asal th{padding:3px
 8px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap} table.asal th{background:
 #f3f3f3;font-weight:600} table.asal td:first-child,table.asal th:first-child{text-align:left}
-.above{color:#0a7d2c;font-weight:600} .below{color:#b3261e;font-weight:600} img.figure{
+p.warning{background:#fff4e5;border-left:4px solid #e8a33d;padding:6px 10px;
+max-width:1000px} .above{color:#0a7d2c;font-weight:600} .below{color:#b3261e;font-weight:600} img.figure{
 max-width:100%;border:1px solid #ddd}"""
 
 DIAGNOSTIC_NOTE = (
@@ -146,10 +147,11 @@ def count_table(frame: pd.DataFrame, kind: str = "num") -> str:
 
 def write_page(path, *, title: str, what_ran: str, figure_png: bytes | None,
                figure_caption: str, verdicts: list[str], sections: list[tuple[str, str, str]],
-               atomic_path) -> None:
-    """The page: title, what ran, the figure, the verdicts, then (heading, note, html)
-    sections."""
+               atomic_path, warnings: list[str] = ()) -> None:
+    """The page: title, what ran, warnings, the figure, the verdicts, then (heading, note,
+    html) sections."""
     parts = [f"<h1>{escape(title)}</h1>", f'<p class="note">{escape(what_ran)}</p>']
+    parts += [f'<p class="warning">Warning: {escape(w)}</p>' for w in warnings]
     if figure_png:
         data = base64.b64encode(figure_png).decode()
         parts.append(f'<img class="figure" alt="{escape(figure_caption)}" '

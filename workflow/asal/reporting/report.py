@@ -96,7 +96,7 @@ def absent_note(absent: list[str]) -> str:
 
 
 def plot(summary: pd.DataFrame, out: str, title: str = "", full: pd.DataFrame | None = None,
-         paired: pd.DataFrame | None = None) -> None:
+         paired: pd.DataFrame | None = None, trivial: tuple[str, float] | None = None) -> None:
     """mIoU against clicks (mean, band: range over trials; Full as a horizontal line with its
     range) and, beside it, each method's paired difference to the baseline with its 95% CI."""
     import matplotlib
@@ -137,6 +137,9 @@ def plot(summary: pd.DataFrame, out: str, title: str = "", full: pd.DataFrame | 
         ax.axhline(m.mean(), color="black", linestyle="--", linewidth=1,
                    label=f"Full ({m.mean():.1f})")
         ax.axhspan(m.min(), m.max(), color="black", alpha=0.08, linewidth=0)
+    if trivial is not None and not np.isnan(trivial[1]):
+        ax.axhline(100 * trivial[1], color="grey", linestyle=":", linewidth=1.2,
+                   label=f"majority class everywhere ({trivial[0]}, {100 * trivial[1]:.1f})")
     ax.set_xlabel("clicks (queried regions)")
     ax.set_ylabel("mIoU (%)")
     ax.set_title(title or "mIoU vs clicks (mean; band: range over trials)")
@@ -277,7 +280,7 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
            out_paired: str | None = None, out_purity: str | None = None, *,
            figure: str = "clicks", info: dict | None = None, out_figure: str | None = None,
            class_share: dict | None = None, what_ran: str = "",
-           second_baseline: str | None = None) -> None:
+           second_baseline: str | None = None, dataset_check: dict | None = None) -> None:
     """Every report file from the metrics of an experiment. `info` describes each method
     ({method: {base, size, area, label, paper}}: a size sweep's base method and superpixel
     size, the achieved mean area, a label and the paper's number for its rows); `figure` picks
@@ -312,9 +315,14 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
     summary = summarise(rounds_only)
     summary["method"] = pd.Categorical(summary["method"], methods)
     full = table[table["method"] == FULL]
+    trivial = None
+    pixels = (dataset_check or {}).get("pixels", {})
+    if "pool" in pixels and "evaluation" in pixels:
+        k, value = experiments.trivial_miou(pixels["pool"], pixels["evaluation"])
+        trivial = (dataset_check["classes"][k], value)
     trials = int(table["trial"].nunique())
     plot(summary.sort_values(["method", "round"]), out_plot,
-         f"mIoU vs clicks (mean; band: range over {trials} trials)", full, paired)
+         f"mIoU vs clicks (mean; band: range over {trials} trials)", full, paired, trivial)
     if out_purity is not None:
         purity_plot(metric_paths, out_purity)
     second = experiments.baselines(methods, second_baseline, info)
@@ -352,7 +360,12 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
         order = list(counts.index) if counts is not None else None
         sections.append(("IoU per class after the last round", "%, mean over trials.",
                          count_table(experiments.per_class_iou(table, order))))
+    if trivial is not None and not np.isnan(trivial[1]):
+        what_ran += (f" Predicting the pool's majority class ({trivial[0]}) everywhere scores "
+                     f"{100 * trivial[1]:.1f}% mIoU on the evaluation split (the dotted line).")
     write_page(out_rounds, title=title or "asal report", what_ran=what_ran,
                figure_png=png, figure_caption=FIGURE_CAPTIONS.get(figure, ""),
                verdicts=experiments.verdict_lines(rows) if len(rows) else [],
+               warnings=experiments.warnings(table, *(reversed(trivial) if trivial
+                                                      else (None, None))),
                sections=sections, atomic_path=atomic_path)

@@ -70,8 +70,8 @@ def add_features(p: argparse.ArgumentParser) -> None:
     p.add_argument("--features", default=None, help="cached features (model feature_head)")
 
 
-def add_config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", nargs="+", default=["config.yaml"],
+def add_config(p: argparse.ArgumentParser, default=("config.yaml",)) -> None:
+    p.add_argument("--config", nargs="+", default=None if default is None else list(default),
                    help="the experiment's config: config.yaml, then any file given to "
                         "snakemake --configfile (merged in that order)")
 

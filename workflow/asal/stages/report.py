@@ -38,6 +38,9 @@ def add_arguments(p) -> None:
     p.add_argument("--oracle-table", default=None,
                    help="ground-truth histograms: each class's share of the pool's pixels")
     p.add_argument("--what-ran", default="", help="a sentence on the experiment's settings")
+    p.add_argument("--dataset-check", default=None,
+                   help="the dataset check's labels summary: pixels per class and split, for "
+                        "the majority-class baseline")
     p.add_argument("--second-baseline", default=None,
                    help="a second method each is paired with in the rows and verdicts")
 
@@ -54,7 +57,14 @@ def main(args) -> None:
            out_rounds_csv=args.rounds_csv, baseline=args.baseline or None,
            out_paired=args.paired, out_purity=args.purity, figure=args.figure, info=info, out_figure=args.figure_out,
            class_share=class_share(args.oracle_table) if args.oracle_table else None,
-           what_ran=args.what_ran, second_baseline=args.second_baseline or None)
+           what_ran=args.what_ran, second_baseline=args.second_baseline or None,
+           dataset_check=read_json(args.dataset_check) if args.dataset_check else None)
+
+
+def read_json(path: str) -> dict:
+    from ..store import artifacts
+
+    return artifacts.read_json(path)
 
 
 def superpixel_areas(paths: list[str]) -> dict[str, float]:

@@ -19,6 +19,9 @@ ALGORITHM_KINDS = ("seeds", "slic")  # the kinds made by a superpixel algorithm 
 EXPERIMENT = RESULTS + "/{experiment}"
 DATASET_DIR = EXPERIMENT + "/dataset"
 DATASET_DONE = DATASET_DIR + "/classes.json"
+# The dataset check (rule check_dataset): every job that reads images or labels waits for it;
+# those that read labels rerun when it changes (what the labels mean changed).
+DATASET_CHECK = EXPERIMENT + "/dataset_check.json"
 SUPERPIXELS = EXPERIMENT + "/superpixels/{spx}.h5"
 ORACLE_SUPERPIXELS = EXPERIMENT + "/superpixels/oracle.h5"  # the ground truth's components
 ORACLE_TABLE = EXPERIMENT + "/oracle/{spx}.h5"  # ground-truth histogram per base superpixel
