@@ -83,3 +83,30 @@ def test_per_class_iou_at_the_last_round_in_percent():
     assert list(iou.index) == ["sky", "road"]
     assert iou.loc["road", "A"] == pytest.approx(48.0)
     assert iou.loc["sky", "SP"] == pytest.approx(35.0)
+
+
+def test_majority_class_everywhere_scored_like_a_model():
+    # pool pixels per class (void last): class 1 is the majority; evaluation: 30, 60, 0, 10
+    # labelled pixels (class 2 absent there, left out of the mean). Predicting class 1
+    # everywhere: IoU_1 = 60 / (30 + 60 + 10) = 0.6, IoU_0 = IoU_3 = 0: mIoU 0.6 / 3 = 0.2.
+    k, miou = experiments.trivial_miou([10, 50, 5, 3, 99], [30, 60, 0, 10, 7])
+    assert k == 1 and miou == pytest.approx(0.2)
+
+
+def test_warnings_for_a_ceiling_near_the_trivial_predictor_and_a_falling_class():
+    table = _table()
+    full = pd.DataFrame([{"method": "Full", "trial": t, "round": None, "clicks": None,
+                          "miou": 0.22} for t in (0, 1)])
+    warned = experiments.warnings(pd.concat([table, full]), 0.20, "road")
+    assert len(warned) == 1 and "only 2.0 points above predicting the pool's majority " \
+                                "class (road) everywhere (20.0%)" in warned[0]
+    assert experiments.warnings(pd.concat([table, full]), 0.10, "road") == []
+    # sky falls in rounds 1 and 2 (0.5, 0.4, 0.3 in trial means) for method A
+    rows = []
+    for rnd, sky in enumerate([0.5, 0.4, 0.3]):
+        rows.append({"method": "A", "trial": 0, "round": rnd, "clicks": 10 * (rnd + 1),
+                     "miou": 0.4, "iou_sky": sky, "iou_road": 0.2 + 0.1 * rnd})
+    warned = experiments.warnings(pd.DataFrame(rows), None, None)
+    assert warned == ["A: the IoU of sky falls in every round (mean over trials, rounds 0 to "
+                      "2): look at its queries and sieved labels in the pictures (a class "
+                      "drowned by merged regions of another, or labels sieved away)."]
