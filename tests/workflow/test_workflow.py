@@ -372,8 +372,9 @@ def test_a_method_definition_compares_seeds_and_slic(tmp_path):
 
 
 def test_allow_absent_classes_reaches_only_oracle_table(tmp_path):
-    """The switch is a flag of oracle_table alone: every other job's command stays as it is,
-    so setting it reruns nothing else."""
+    """The switch is a flag of oracle_table, and of the dataset check as a resource (which
+    reruns nothing): every other job's command stays as it is, so setting it reruns nothing
+    else."""
     def commands(allow):
         config = tiny_config()
         config["dataset"]["allow_absent_classes"] = allow
@@ -384,6 +385,10 @@ def test_allow_absent_classes_reaches_only_oracle_table(tmp_path):
 
     off, on = commands(False), commands(True)
     assert len(off) == len(on) > 0
+    check = [c for c in on if c.startswith("asal check-dataset")]
+    assert len(check) == 1 and " --allow-absent-classes " in check[0]
+    off = [c for c in off if not c.startswith("asal check-dataset")]
+    on = [c for c in on if not c.startswith("asal check-dataset")]
     only_off, only_on = sorted(set(off) - set(on)), sorted(set(on) - set(off))
     assert only_off and all(c.startswith("asal oracle-table") for c in only_off)
     assert sorted(c.replace(" --allow-absent-classes", "") for c in only_on) == only_off

@@ -39,11 +39,12 @@ rule check_dataset:
         benchmarks("check_dataset", "experiment")
     resources:
         **resources_of("check_dataset"),
+        allow_absent=ALLOW_ABSENT,
     conda:
         "../../envs/asal.yaml"
     shell:
-        "asal check-dataset --dataset {params.dataset:q} {params.checks} --out {output}"
-        " > {log} 2>&1"
+        "asal check-dataset --dataset {params.dataset:q} {params.checks}"
+        " {resources.allow_absent} --out {output} > {log} 2>&1"
 
 
 rule superpixelize:
