@@ -59,14 +59,14 @@ def main(argv=None) -> None:
     results: dict[int, list[float]] = {}
     for iterations in a.iterations:
         spec = json.dumps({"model": "feature_head", "encoder": a.encoder,
-                           "iterations": iterations, "batch_size": a.batch_size, "lr": a.lr,
-                           "threads": 1, "device": "cpu"})
+                           "iterations": iterations, "batch_size": a.batch_size, "lr": a.lr})
         for trial in range(a.trials):
             model = work / f"full_{iterations}_{trial}.pt"
             metrics = work / f"full_{iterations}_{trial}.json"
             t_train = run(["train", "--full", "--dataset", dataset, "--spec", spec,
                            "--features", str(features), "--seed", str(a.seed), "--trial",
-                           str(trial), "--round", "0", "--out", str(model),
+                           str(trial), "--round", "0", "--threads", "1", "--device", "cpu",
+                           "--out", str(model),
                            "--log-out", str(model.with_suffix(".csv"))])
             t_eval = run(["evaluate", "--dataset", dataset, "--model", str(model),
                           "--features", str(features), "--method", "Full", "--trial",

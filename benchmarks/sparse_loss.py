@@ -45,7 +45,7 @@ def main(argv=None) -> None:
     features = root / "features" / f"{a.encoder}.h5"
     spx = root / "superpixels" / f"{a.superpixels}.h5"
     spec = {"model": "feature_head", "encoder": a.encoder, "iterations": a.iterations,
-            "batch_size": 8, "lr": 0.003, "threads": 1, "device": "cpu"}
+            "batch_size": 8, "lr": 0.003}
     out = Path(tempfile.mkdtemp(prefix="sparse_loss_"))
     print(f"{'label set':<28} {'route':<7} {'mIoU %':>7} {'CPU ms/step':>12}", flush=True)
     diffs = []
@@ -58,7 +58,8 @@ def main(argv=None) -> None:
             model = out / f"{folder.replace('/', '_')}_{route}.pt"
             start = time.process_time()
             cli.call("train", dataset=dataset, superpixels=spx, sieved=root / folder / "sieved.h5",
-                     spec=spec, features=features, seed=0, trial=trial, round=rnd, out=model,
+                     spec=spec, features=features, seed=0, trial=trial, round=rnd,
+                     threads=1, device="cpu", out=model,
                      log_out=model.with_suffix(".csv"))
             per_step = 1000 * (time.process_time() - start) / a.iterations
             losses.DENSE_SHARE = default

@@ -92,15 +92,14 @@ def main(argv=None) -> None:
          "--threads", "1", "--device", "cpu", "--out", str(features)])
     print(f"{'model':<24} {'trial':>5} {'mIoU %':>7} {'membrane IoU %':>15} {'train s':>8}")
     for model in ("feature_head", "small_unet"):
-        spec = {"model": model, "iterations": a.iterations, "batch_size": 8, "lr": 0.003,
-                "threads": 1}
+        spec = {"model": model, "iterations": a.iterations, "batch_size": 8, "lr": 0.003}
         extra = ["--features", str(features)] if model == "feature_head" else []
         for trial in range(a.trials):
             out = work / f"{model}_{trial}.pt"
             seconds = run(["train", "--full", "--dataset", json.dumps(dataset), "--spec",
                            json.dumps(spec), *extra, "--seed", "0", "--trial", str(trial),
-                           "--round", "0", "--out", str(out), "--log-out",
-                           str(out.with_suffix(".csv"))])
+                           "--round", "0", "--threads", "1", "--device", "cpu", "--out",
+                           str(out), "--log-out", str(out.with_suffix(".csv"))])
             metrics = out.with_suffix(".json")
             run(["evaluate", "--dataset", json.dumps(dataset), "--model", str(out), *extra,
                  "--method", "Full", "--trial", str(trial), "--device", "cpu", "--threads",

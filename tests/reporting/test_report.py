@@ -56,3 +56,40 @@ def test_report_note_when_no_class_is_absent():
     assert absent_classes(pd.DataFrame({"classes_absent": ["", "a;b", "b", None]})) == ["a", "b"]
     assert absent_classes(pd.DataFrame({"miou": [0.1]})) == []  # metrics from before the key
     assert absent_note([]).startswith("Every class has ground truth")
+
+
+def test_a_person_s_seconds_give_mioU_against_minutes_and_seconds_per_click(tmp_path):
+    """Answers that carry seconds: the plot gains a panel of mIoU against annotator minutes
+    and the page states seconds per click per method (the cost that decides whether larger,
+    merged, regions save a person's time)."""
+    import json
+
+    import cv2
+
+    from asal.reporting.report import report
+
+    paths = []
+    rows = [("warmup", 0, 0.30, 100.0), ("SP", 1, 0.40, 200.0), ("AMSP+S", 1, 0.42, 320.0)]
+    for method, rnd, miou, seconds in rows:
+        m = {"method": method, "trial": 0, "round": rnd, "clicks": 10 * (rnd + 1),
+             "miou": miou, "pixel_accuracy": 0.9, "iou": {"road": miou},
+             "round_seconds": seconds - 100.0 if rnd else seconds,
+             "annotation_seconds": seconds, "labelled_pixels": 500, "mean_query_size": 25.0}
+        path = tmp_path / f"{method}.json"
+        path.write_text(json.dumps(m))
+        paths.append(str(path))
+    out = tmp_path / "out"
+    out.mkdir()
+    report(paths, str(out / "metrics.csv"), str(out / "plot.png"),
+           out_rounds=str(out / "rounds.html"), baseline="SP")
+    html = (out / "rounds.html").read_text()
+    assert "annotator s per click" in html
+    # AMSP+S: 320 s over 20 clicks = 16.0 s per click; SP: 200 s / 20 = 10.0
+    assert "<td>16.0</td>" in html and "<td>10.0</td>" in html
+    three_panels = cv2.imread(str(out / "plot.png")).shape[1]
+    for p in paths:  # the same without seconds: two panels (clicks, paired differences)
+        m = json.loads(open(p).read())
+        m.pop("round_seconds"), m.pop("annotation_seconds")
+        open(p, "w").write(json.dumps(m))
+    report(paths, str(out / "metrics.csv"), str(out / "plot.png"), baseline="SP")
+    assert cv2.imread(str(out / "plot.png")).shape[1] < three_panels
