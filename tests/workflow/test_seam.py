@@ -180,7 +180,8 @@ def test_parsing_the_snakefile_loads_no_opencv_torch_or_pictures(tmp_path):
         "import sys\n"
         # (Snakemake itself loads numpy, pandas and PIL.)
         'HEAVY = ("cv2", "torch", "matplotlib", "h5py", "numba", "scipy", "asal.stages",'
-        ' "asal.reporting", "asal.learning.training", "asal.method.superpixels", "asal.data")\n'
+        ' "asal.reporting", "asal.learning.training", "asal.method.superpixels",'
+        ' "asal.data.datasets", "asal.data.labelmaps", "asal.data.dataset_check")\n'
         'print("LOADED:", sorted(m for m in sys.modules if m.startswith(HEAVY)))\n')
     env = {**os.environ, "PATH": f"{Path(SNAKEMAKE).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run([SNAKEMAKE, "-s", str(wrapper), "--directory", str(tmp_path), "-n",

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow"))
 if shutil.which("asal") is None:
     shell.prefix(f'set -euo pipefail; export PATH="{os.path.dirname(sys.executable)}:$PATH"; ')
 
+from asal.data.files import parse_time_fingerprint
 from asal.experiment.config import dataset_settings, one_size_reason
 from asal.experiment.inputs import DATASET_GATE, Inputs, as_options
 from asal.experiment.methods import (check_methods, method_info, stage_settings,
@@ -76,18 +77,8 @@ CHECK_OPTIONS = " ".join(
 # dataset.allow_absent_classes reaches the check as a resource, not a param: setting it lets a
 # refused check pass without rerunning what read labels (only oracle_table takes it as a param).
 ALLOW_ABSENT = "--allow-absent-classes" if config["dataset"]["allow_absent_classes"] else ""
-if DATASET_SETTINGS["name"] == "synthetic":
-    DATASET_FINGERPRINT = DATASET_IMAGES = ""
-else:
-    from asal.data.files import DatasetError, fingerprint
-
-    try:
-        DATASET_FINGERPRINT = fingerprint(DATASET_SETTINGS)
-    except DatasetError as err:  # not here (yet): a dry run plans; the check job says why
-        DATASET_FINGERPRINT = {"images": f"unreadable: {err}", "labels": f"unreadable: {err}"}
-    # The images a job reads: a param of the rules that read images only (not labels).
-    DATASET_IMAGES = DATASET_FINGERPRINT["images"]
-    DATASET_FINGERPRINT = json.dumps(DATASET_FINGERPRINT, sort_keys=True)
+# The dataset check's param, and the images' digest: a param of the rules that read images only.
+DATASET_FINGERPRINT, DATASET_IMAGES = parse_time_fingerprint(DATASET_SETTINGS)
 WARMUP_BUDGET = config["warmup_budget"] or config["budget"]
 SHARDS = config["compute"]["shards"]  # superpixelize, predict, features: this many jobs
 DEVICE = config["compute"]["device"]
