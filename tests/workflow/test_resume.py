@@ -39,9 +39,13 @@ def _metrics(workdir: Path) -> dict:
 
 
 def _finished_files(workdir: Path, unfinished: set[str] = frozenset()) -> dict[str, float]:
+    """Files a resume must leave alone: all but temporaries and Snakemake's unfinished
+    outputs, a directory output (a round's pictures) with everything under it."""
     root = workdir / "results" / "tiny"
+    held = tuple(Path(u) for u in unfinished)
     return {str(p): p.stat().st_mtime_ns for p in root.rglob("*")
-            if p.is_file() and not p.name.endswith(".tmp") and str(p) not in unfinished}
+            if p.is_file() and not p.name.endswith(".tmp")
+            and not any(p == u or u in p.parents for u in held)}
 
 
 def _incomplete_outputs(workdir: Path) -> set[str]:

@@ -173,8 +173,8 @@ def test_benchmark_as_slurm_jobs_survives_cancelled_jobs(cluster, tmp_path):
     assert minutes(first_jobs[cancelled[1]]["time_limit"]) == -(-base["runtime"] * 3 // 2)
     assert first_jobs[cancelled[1]]["memory"] == f"{-(-base['mem_mb'] * 3 // 2)}M"
     done_before = [job for job in first_jobs.values() if job["state"] == "COMPLETED"]
-    assert {job["rule"] for job in done_before} == {"superpixelize", "oracle_table", "features",
-                                                     "warmup", "query", "sieve"}
+    assert {job["rule"] for job in done_before} == {"check_dataset", "superpixelize", "oracle_table",
+                                                     "features", "warmup", "query", "sieve"}
     results = workdir / "results" / "tiny"
     kept = {p: p.stat().st_mtime_ns for p in results.rglob("*")
             if p.is_file() and p.suffix != ".tmp" and p.name not in ("model.pt", "train_log.csv")}
