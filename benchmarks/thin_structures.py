@@ -96,11 +96,18 @@ def main(argv=None) -> None:
         extra = ["--features", str(features)] if model == "feature_head" else []
         for trial in range(a.trials):
             out = work / f"{model}_{trial}.pt"
+            metrics, timing = out.with_suffix(".json"), out.with_suffix(".seconds")
+            if metrics.exists() and timing.exists():  # a rerun with the same --work resumes
+                m = json.loads(metrics.read_text())
+                print(f"{model:<24} {trial:>5} {100 * m['miou']:>7.1f} "
+                      f"{100 * m['iou']['membrane']:>15.1f} "
+                      f"{float(timing.read_text()):>8.0f}", flush=True)
+                continue
             seconds = run(["train", "--full", "--dataset", json.dumps(dataset), "--spec",
                            json.dumps(spec), *extra, "--seed", "0", "--trial", str(trial),
                            "--round", "0", "--threads", "1", "--device", "cpu", "--out",
                            str(out), "--log-out", str(out.with_suffix(".csv"))])
-            metrics = out.with_suffix(".json")
+            timing.write_text(f"{seconds:.1f}")
             run(["evaluate", "--dataset", json.dumps(dataset), "--model", str(out), *extra,
                  "--method", "Full", "--trial", str(trial), "--device", "cpu", "--threads",
                  "1", "--out", str(metrics)])
