@@ -93,3 +93,37 @@ def test_a_person_s_seconds_give_mioU_against_minutes_and_seconds_per_click(tmp_
         open(p, "w").write(json.dumps(m))
     report(paths, str(out / "metrics.csv"), str(out / "plot.png"), baseline="SP")
     assert cv2.imread(str(out / "plot.png")).shape[1] < three_panels
+
+
+def test_csv_tables_write_counts_as_integers_beside_full(tmp_path):
+    """Full has no round or clicks; the counts of the other rows stay integers in both CSV
+    tables (1 and 20, not 1.0 and 20.0), Full's cells empty."""
+    import json
+
+    import pandas as pd
+
+    from asal.reporting.report import report
+
+    paths = []
+    for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.6),
+                                     ("Full", 0, None, 0.8)]:
+        m = {"method": method, "trial": trial, "round": rnd,
+             "clicks": None if rnd is None else 10 * (rnd + 1), "miou": miou,
+             "pixel_accuracy": 0.9, "iou": {"road": miou}}
+        path = tmp_path / f"{method}.json"
+        path.write_text(json.dumps(m))
+        paths.append(str(path))
+    out = tmp_path / "out"
+    out.mkdir()
+    report(paths, str(out / "metrics.csv"), str(out / "plot.png"),
+           out_rounds=str(out / "rounds.html"), out_rounds_csv=str(out / "rounds.csv"))
+    metrics = pd.read_csv(out / "metrics.csv", dtype=str, keep_default_na=False)
+    sp = metrics[metrics["method"] == "SP"]  # the warm-up repeated as its round 0
+    assert sp["round"].tolist() == ["0", "1"] and sp["clicks"].tolist() == ["10", "20"]
+    assert sp["trial"].tolist() == ["0", "0"]
+    full = metrics[metrics["method"] == "Full"].iloc[0]
+    assert (full["round"], full["clicks"]) == ("", "")
+    rounds = pd.read_csv(out / "rounds.csv", dtype=str, keep_default_na=False)
+    sp = rounds[rounds["method"] == "SP"]
+    assert sp["round"].tolist() == ["0", "1"] and sp["clicks"].tolist() == ["10", "20"]
+    assert sp["trials"].tolist() == ["1", "1"]

@@ -274,6 +274,13 @@ def experiment_figure(kind: str, rows: pd.DataFrame, full: pd.DataFrame,
     return None
 
 
+def integer_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts as integers in a CSV: Full's empty round and clicks make pandas store the
+    whole column as floats (`1.0`, `6000.0`), which reads as a measurement, not a count."""
+    counts = [c for c in ("trial", "round", "clicks", "trials") if c in table]
+    return table.astype({c: "Int64" for c in counts})
+
+
 def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = "",
            warmup_of: dict | None = None, out_rounds: str | None = None,
            out_rounds_csv: str | None = None, baseline: str | None = None,
@@ -306,7 +313,7 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
         superpixel_size=[info.get(m, {}).get("size") for m in table["method"]])
     table = with_percent_of_full(table)
     table = table.sort_values(["method", "trial", "round"]).reset_index(drop=True)
-    write_csv(out_table, table)
+    write_csv(out_table, integer_counts(table))
     rounds_only = table[table["method"] != FULL]
     partners = experiments.baselines(methods, baseline, info)
     paired = paired_differences(rounds_only, partners) if partners else None
@@ -340,7 +347,7 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
         return
     rounds = round_table(table)
     if out_rounds_csv is not None:
-        write_csv(out_rounds_csv, rounds)
+        write_csv(out_rounds_csv, integer_counts(rounds))
     sections = []
     if len(rows) and (figure in ("size", "table", "class_balance")
                       or "seconds_per_click" in rows):
