@@ -127,3 +127,17 @@ def test_csv_tables_write_counts_as_integers_beside_full(tmp_path):
     sp = rounds[rounds["method"] == "SP"]
     assert sp["round"].tolist() == ["0", "1"] and sp["clicks"].tolist() == ["10", "20"]
     assert sp["trials"].tolist() == ["1", "1"]
+
+
+def test_the_majority_line_is_drawn_only_near_the_curves():
+    """Under half the lowest curve (CamVid: 2.7% against curves at 46-58%) the dotted line
+    would stretch the axis to 0; it is then named in the legend instead."""
+    import pandas as pd
+
+    from asal.reporting.report import trivial_far_below
+
+    summary = pd.DataFrame({"miou_min": [0.46, 0.55], "miou_mean": [0.48, 0.56]})
+    assert trivial_far_below(summary, 0.027)
+    assert not trivial_far_below(summary, 0.23)   # 0.23 >= 0.46 / 2: drawn
+    assert trivial_far_below(summary, 0.2299)
+    assert not trivial_far_below(pd.DataFrame({"miou_min": [float("nan")]}), 0.01)
