@@ -1,6 +1,30 @@
 """Unit tests of asal.reporting.report: the round table and the note on classes left out of mIoU."""
 
+import json
+
 import pytest
+
+
+def _metrics_files(tmp_path, records: list[dict]) -> list[str]:
+    """Each metrics record written as <method>.json, as evaluate writes them."""
+    paths = []
+    for m in records:
+        path = tmp_path / f"{m['method']}.json"
+        path.write_text(json.dumps(m))
+        paths.append(str(path))
+    return paths
+
+
+def _report(tmp_path, paths: list[str], **options):
+    """report() into tmp_path/out: metrics.csv, plot.png, rounds.html, rounds.csv."""
+    from asal.reporting.report import report
+
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    report(paths, str(out / "metrics.csv"), str(out / "plot.png"),
+           out_rounds=str(out / "rounds.html"), out_rounds_csv=str(out / "rounds.csv"),
+           **options)
+    return out
 
 
 def test_round_table_means_over_trials():
@@ -22,24 +46,13 @@ def test_round_table_means_over_trials():
 
 
 def test_report_says_which_classes_were_left_out_of_miou(tmp_path):
-    import json
-
     import pandas as pd
 
-    from asal.reporting.report import report
-
-    paths = []
-    for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.75)]:
-        m = {"method": method, "trial": trial, "round": rnd, "clicks": 10 * (rnd + 1),
-             "miou": miou, "pixel_accuracy": 0.9,
-             "iou": {"road": miou, "sky": miou, "rider": None}, "classes_absent": ["rider"]}
-        path = tmp_path / f"{method}.json"
-        path.write_text(json.dumps(m))
-        paths.append(str(path))
-    out = tmp_path / "out"
-    out.mkdir()
-    report(paths, str(out / "metrics.csv"), str(out / "plot.png"),
-           out_rounds=str(out / "rounds.html"), out_rounds_csv=str(out / "rounds.csv"))
+    out = _report(tmp_path, _metrics_files(tmp_path, [
+        {"method": method, "trial": trial, "round": rnd, "clicks": 10 * (rnd + 1),
+         "miou": miou, "pixel_accuracy": 0.9,
+         "iou": {"road": miou, "sky": miou, "rider": None}, "classes_absent": ["rider"]}
+        for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.75)]]))
     table = pd.read_csv(out / "metrics.csv")
     assert table["classes_absent"].tolist() == ["rider", "rider"]
     assert table["iou_rider"].isna().all()
@@ -62,26 +75,18 @@ def test_a_person_s_seconds_give_mioU_against_minutes_and_seconds_per_click(tmp_
     """Answers that carry seconds: the plot gains a panel of mIoU against annotator minutes
     and the page states seconds per click per method (the cost that decides whether larger,
     merged, regions save a person's time)."""
-    import json
-
     import cv2
 
     from asal.reporting.report import report
 
-    paths = []
     rows = [("warmup", 0, 0.30, 100.0), ("SP", 1, 0.40, 200.0), ("AMSP+S", 1, 0.42, 320.0)]
-    for method, rnd, miou, seconds in rows:
-        m = {"method": method, "trial": 0, "round": rnd, "clicks": 10 * (rnd + 1),
-             "miou": miou, "pixel_accuracy": 0.9, "iou": {"road": miou},
-             "round_seconds": seconds - 100.0 if rnd else seconds,
-             "annotation_seconds": seconds, "labelled_pixels": 500, "mean_query_size": 25.0}
-        path = tmp_path / f"{method}.json"
-        path.write_text(json.dumps(m))
-        paths.append(str(path))
-    out = tmp_path / "out"
-    out.mkdir()
-    report(paths, str(out / "metrics.csv"), str(out / "plot.png"),
-           out_rounds=str(out / "rounds.html"), baseline="SP")
+    paths = _metrics_files(tmp_path, [
+        {"method": method, "trial": 0, "round": rnd, "clicks": 10 * (rnd + 1),
+         "miou": miou, "pixel_accuracy": 0.9, "iou": {"road": miou},
+         "round_seconds": seconds - 100.0 if rnd else seconds,
+         "annotation_seconds": seconds, "labelled_pixels": 500, "mean_query_size": 25.0}
+        for method, rnd, miou, seconds in rows])
+    out = _report(tmp_path, paths, baseline="SP")
     html = (out / "rounds.html").read_text()
     assert "annotator s per click" in html
     # AMSP+S: 320 s over 20 clicks = 16.0 s per click; SP: 200 s / 20 = 10.0
@@ -98,25 +103,14 @@ def test_a_person_s_seconds_give_mioU_against_minutes_and_seconds_per_click(tmp_
 def test_csv_tables_write_counts_as_integers_beside_full(tmp_path):
     """Full has no round or clicks; the counts of the other rows stay integers in both CSV
     tables (1 and 20, not 1.0 and 20.0), Full's cells empty."""
-    import json
-
     import pandas as pd
 
-    from asal.reporting.report import report
-
-    paths = []
-    for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.6),
-                                     ("Full", 0, None, 0.8)]:
-        m = {"method": method, "trial": trial, "round": rnd,
-             "clicks": None if rnd is None else 10 * (rnd + 1), "miou": miou,
-             "pixel_accuracy": 0.9, "iou": {"road": miou}}
-        path = tmp_path / f"{method}.json"
-        path.write_text(json.dumps(m))
-        paths.append(str(path))
-    out = tmp_path / "out"
-    out.mkdir()
-    report(paths, str(out / "metrics.csv"), str(out / "plot.png"),
-           out_rounds=str(out / "rounds.html"), out_rounds_csv=str(out / "rounds.csv"))
+    out = _report(tmp_path, _metrics_files(tmp_path, [
+        {"method": method, "trial": trial, "round": rnd,
+         "clicks": None if rnd is None else 10 * (rnd + 1), "miou": miou,
+         "pixel_accuracy": 0.9, "iou": {"road": miou}}
+        for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.6),
+                                         ("Full", 0, None, 0.8)]]))
     metrics = pd.read_csv(out / "metrics.csv", dtype=str, keep_default_na=False)
     sp = metrics[metrics["method"] == "SP"]  # the warm-up repeated as its round 0
     assert sp["round"].tolist() == ["0", "1"] and sp["clicks"].tolist() == ["10", "20"]

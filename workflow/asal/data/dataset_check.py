@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import Dataset, DatasetError
-from .labelmaps import FOLDER_HINT, VOID
+from .labelmaps import FOLDER_HINT, VOID, UnmappedValues
 
 SWITCH = "dataset.allow_absent_classes"
 MAX_FILE_PROBLEMS = 10  # file errors listed per split; the rest are counted
@@ -161,10 +161,8 @@ def summarize_split(ds: Dataset, split: str, names: list[str],
                 raise DatasetError(_missing_label_message(label_path, name))
             try:
                 label = ds.read_label(name)
-            except DatasetError as err:
-                if "neither a class nor void" in str(err):
-                    raise DatasetError(str(err) + _lossy_hint(ds, label_path)) from err
-                raise
+            except UnmappedValues as err:
+                raise DatasetError(str(err) + _lossy_hint(ds, label_path)) from err
         except DatasetError as err:
             out.n_bad += 1
             if len(out.problems) < MAX_FILE_PROBLEMS:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..experiment.settings import did_you_mean
 from .files import DatasetError  # one error class for every dataset problem
 
 VOID = 255
@@ -27,6 +28,9 @@ UNMAPPED = -1  # what the lookup table gives a raw value that is neither a class
 MAX_VALUE = 65535  # 16-bit masks
 
 
+class UnmappedValues(DatasetError):
+    """A mask holds raw values that are neither a class nor void (the mapping is wrong, or
+    the mask was damaged by lossy compression)."""
 
 
 def pack_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -103,7 +107,7 @@ class LabelMapping:
 
     def _fail(self, path, values: list) -> None:
         what = "colours" if self.rgb else "values"
-        raise DatasetError(f"{path}: raw mask {what} {values} are neither a class nor void "
+        raise UnmappedValues(f"{path}: raw mask {what} {values} are neither a class nor void "
                            f"({self.describe()}); {self.hint}")
 
 
@@ -160,13 +164,8 @@ def mapping_from_meta(meta: dict, path: Path) -> LabelMapping:
     """The mapping a folder dataset's classes.json declares; every mistake names the key."""
     unknown = sorted(set(meta) - set(KNOWN_KEYS))
     if unknown:
-        import difflib
-
-        guesses = [f"{k!r} -> {close[0]!r}" for k in unknown
-                   for close in [difflib.get_close_matches(k, KNOWN_KEYS, 1, 0.6)] if close]
-        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
-        raise DatasetError(f"{path}: unknown keys {unknown}{hint}; classes.json knows "
-                           f"{list(KNOWN_KEYS)}")
+        raise DatasetError(f"{path}: unknown keys {unknown}{did_you_mean(unknown, KNOWN_KEYS)}"
+                           f"; classes.json knows {list(KNOWN_KEYS)}")
     classes = meta.get("classes")
     if not isinstance(classes, list) or not classes or \
             not all(isinstance(c, str) for c in classes):

@@ -96,11 +96,16 @@ def checked_config(config: dict, source: str = "config") -> dict:
 
 def _did_you_mean(err) -> str:
     """For a misspelt key (an unexpected property), the known key it is closest to."""
-    import difflib
-
     if err.validator != "additionalProperties" or not isinstance(err.instance, dict):
         return ""
     known = list(err.schema.get("properties", {}))
-    guesses = [f"{k!r} -> {close[0]!r}" for k in err.instance if k not in known
-               for close in [difflib.get_close_matches(k, known, 1, 0.6)] if close]
+    return did_you_mean([k for k in err.instance if k not in known], known)
+
+
+def did_you_mean(unknown, known) -> str:
+    """` (did you mean 'x' -> 'y'?)` for each unknown key close to a known one, else ''."""
+    import difflib
+
+    guesses = [f"{k!r} -> {close[0]!r}" for k in unknown
+               for close in [difflib.get_close_matches(k, list(known), 1, 0.6)] if close]
     return f" (did you mean {', '.join(guesses)}?)" if guesses else ""

@@ -144,7 +144,7 @@ def plot(summary: pd.DataFrame, out: str, title: str = "", full: pd.DataFrame | 
         ax.axhline(m.mean(), color="black", linestyle="--", linewidth=1,
                    label=f"Full ({m.mean():.1f})")
         ax.axhspan(m.min(), m.max(), color="black", alpha=0.08, linewidth=0)
-    if trivial is not None and not np.isnan(trivial[1]):
+    if trivial is not None:
         label = f"majority class everywhere ({trivial[0]}, {100 * trivial[1]:.1f})"
         if trivial_far_below(summary, trivial[1]):  # a line there would flatten the curves
             ax.plot([], [], " ", label=label + ", below the axis")
@@ -337,7 +337,8 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
     pixels = (dataset_check or {}).get("pixels", {})
     if "pool" in pixels and "evaluation" in pixels:
         k, value = experiments.trivial_miou(pixels["pool"], pixels["evaluation"])
-        trivial = (dataset_check["classes"][k], value)
+        # NaN when no class has ground truth in the evaluation split: no baseline at all
+        trivial = None if np.isnan(value) else (dataset_check["classes"][k], value)
     trials = int(table["trial"].nunique())
     plot(summary.sort_values(["method", "round"]), out_plot,
          f"mIoU vs clicks (mean; band: range over {trials} trials)", full, paired, trivial)
@@ -378,7 +379,7 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
         order = list(counts.index) if counts is not None else None
         sections.append(("IoU per class after the last round", "%, mean over trials.",
                          count_table(experiments.per_class_iou(table, order))))
-    if trivial is not None and not np.isnan(trivial[1]):
+    if trivial is not None:
         where = ("far below the curves, named in the plot's legend"
                  if trivial_far_below(summary, trivial[1]) else "the dotted line")
         what_ran += (f" Predicting the pool's majority class ({trivial[0]}) everywhere scores "

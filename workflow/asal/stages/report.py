@@ -47,6 +47,7 @@ def add_arguments(p) -> None:
 
 def main(args) -> None:
     from ..reporting.report import report
+    from ..store.artifacts import read_json
 
     info = {m: dict(v) for m, v in (args.methods_info or {}).items()}
     areas = superpixel_areas(args.superpixels)
@@ -59,12 +60,6 @@ def main(args) -> None:
            class_share=class_share(args.oracle_table) if args.oracle_table else None,
            what_ran=args.what_ran, second_baseline=args.second_baseline or None,
            dataset_check=read_json(args.dataset_check) if args.dataset_check else None)
-
-
-def read_json(path: str) -> dict:
-    from ..store import artifacts
-
-    return artifacts.read_json(path)
 
 
 def superpixel_areas(paths: list[str]) -> dict[str, float]:
