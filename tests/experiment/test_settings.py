@@ -57,6 +57,13 @@ def test_schema_enums_are_the_code_registries():
     for path, registry in registries.items():
         assert sorted(choices(path)) == sorted(registry), path
     assert sorted(superpixels.ALGORITHMS) == sorted(layout.ALGORITHM_KINDS)
+    # The built-in extensions, known by name while the Snakefile parses, are the registries.
+    from asal.experiment.extensions import BUILTIN_NAMES
+    from asal.method import answers
+
+    assert sorted(BUILTIN_NAMES["acquire.function"]) == sorted(acquisition.FUNCTIONS)
+    assert sorted(BUILTIN_NAMES["merge.criterion"]) == sorted(merging.BUILTIN_CRITERIA)
+    assert sorted(BUILTIN_NAMES["answer.type"]) == sorted(answers.BUILTIN_ANSWERS)
     kinds = section("method_definitions")["additionalProperties"]["properties"]["superpixels"]
     assert sorted(kinds["enum"]) == sorted(layout.SUPERPIXEL_KINDS)
 

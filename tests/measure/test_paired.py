@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asal.measure.paired import paired_differences, t_interval
+from asal.measure.paired import paired_differences, t_interval, trials_for_half_width
 
 
 def test_t_interval_by_hand():
@@ -40,3 +40,19 @@ def test_paired_differences_pair_trials_and_skip_unmatched_ones():
     half = 12.706204736174698 * np.std([0.05, 0.04], ddof=1) / math.sqrt(2)
     assert r1["ci_low"] == pytest.approx(0.045 - half) and r1["ci_high"] == pytest.approx(0.045 + half)
     assert set(out["method"]) == {"A"}
+    # sd 0.00707: t(0.975, 3) 0.707 / 2 = 1.125 points > 1, t(0.975, 4) 0.707 / sqrt(5) = 0.878
+    assert r1["diff_sd"] == pytest.approx(np.std([0.05, 0.04], ddof=1))
+    assert r1["trials_for_1pt"] == 5
+    assert r0["diff_sd"] == 0.0 and r0["trials_for_1pt"] == 2
+    assert out["clicks"].dtype.kind == "i" and out["trials_for_1pt"].dtype.name == "Int64"
+
+
+def test_trials_for_a_half_width_of_one_point_by_hand():
+    # sd 1 point: t(0.975, 5) / sqrt(6) = 2.571 / 2.449 = 1.050 > 1;
+    # t(0.975, 6) / sqrt(7) = 2.447 / 2.646 = 0.925 <= 1
+    assert trials_for_half_width(0.01) == 7
+    # sd 3 points: at n = 37 the half-width is 1.00025 (> 1), at n = 38 it is 0.986
+    assert trials_for_half_width(0.03) == 38
+    assert trials_for_half_width(0.0) == 2
+    assert trials_for_half_width(float("nan")) is None
+    assert trials_for_half_width(1.0, most=50) == 51  # more than `most`

@@ -213,14 +213,14 @@ def test_select_top_ties_only_reorder_tied_items():
     assert len(orders) > 1  # the tie is actually broken at random
 
 
-# ---------------------------------------------------------------- PoolTopB (streamed top B)
+# ------------------------------------------------ PoolSummary and TopB (streamed top B)
 
 
 @pytest.mark.parametrize("function", ["classbal_pixel", "classbal_superpixel", "bvsb",
                                       "entropy", "random"])
 @pytest.mark.parametrize("normalize", ["none", "minmax", "authors"])
 @pytest.mark.parametrize("budget", [1, 3, 40])
-def test_pool_top_b_in_blocks_equals_whole_pool(function, normalize, budget):
+def test_streamed_top_b_in_blocks_equals_whole_pool(function, normalize, budget):
     # 600 regions in 30 blocks of 20, 3 classes; u and entropy on a coarse grid so that many
     # regions tie (only the seeded keys order them) and the per-class floors are hit often.
     rng = np.random.default_rng(7)
@@ -238,15 +238,21 @@ def test_pool_top_b_in_blocks_equals_whole_pool(function, normalize, budget):
                           "pred_hist": pred_hist}, spec)
     expected = select_top(score, candidate, budget, keys)
 
-    from asal.method.acquisition import PoolTopB
+    from asal.method.acquisition import PoolSummary, Regions, TopB, checked_scores
 
-    top = PoolTopB(spec, n_classes, budget)
+    def block(sl):
+        return Regions(count=count[sl].astype(float), u=u[sl], entropy=entropy[sl],
+                       dominant=dominant[sl], n_base=np.ones(20, np.int64))
+
+    summary, top = PoolSummary(n_classes), TopB(budget)
+    for lo in range(0, n, 20):
+        summary.add(block(slice(lo, lo + 20)), candidate[lo:lo + 20])
+    pool = summary.pool(spec)
     for lo in range(0, n, 20):
         sl = slice(lo, lo + 20)
-        top.add({"rep": np.arange(n)[sl], "count": count[sl], "u": u[sl],
-                 "entropy": entropy[sl], "dominant": dominant[sl], "key": keys[sl],
-                 "n_base": np.ones(20, np.int64)}, candidate[sl])
+        top.add({"rep": np.arange(n)[sl], "key": keys[sl]},
+                checked_scores(spec, block(sl), pool), candidate[sl])
     kept, got_score = top.finish()
     np.testing.assert_array_equal(kept["rep"], expected)
     np.testing.assert_allclose(got_score, score[expected])
-    assert top.n_candidates == candidate.sum()
+    assert summary.n_candidates == candidate.sum()

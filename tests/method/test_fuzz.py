@@ -74,6 +74,8 @@ def test_acquisition_spends_the_budget_on_candidates_only(scene, budget, functio
     local, probs, _, n_classes, rng, frozen_share = scene
     n = int(local.max()) + 1
     stats = statistics.superpixel_statistics(probs, local, n)
+    # a void output's sums: each pixel's void probability in [0, 1]
+    stats["void_sum"] = stats["count"] * rng.random(n)
     score, u, dominant = acquisition.scores(stats, acquisition.AcquireSpec(function=function))
     assert np.isfinite(score).all() and (dominant < n_classes).all()
     candidate = rng.random(n) >= frozen_share

@@ -349,7 +349,8 @@ def test_merge_spec_accepts_bounds():
     assert MergeSpec(epsilon=MAX_JS_DISTANCE).epsilon == MAX_JS_DISTANCE
     assert MergeSpec(epsilon=0.0).epsilon == 0.0
     assert MergeSpec().as_dict() == {"mode": "greedy", "epsilon": 0.1, "seeds": "all",
-                                     "seed_fraction": 1.0, "max_uncertainty": 1.0}
+                                     "seed_fraction": 1.0, "max_uncertainty": 1.0,
+                                     "criterion": "js"}
 
 
 # ---------------------------------------------------------------- against a plain reference

@@ -63,8 +63,12 @@ def test_method_rows_at_the_last_round_with_the_paired_interval():
     assert a["paper"] == 66.5
     assert rows.loc["SP", "verdict"] == "baseline"
     lines = experiments.verdict_lines(rows.reset_index())
+    # sd of the differences sqrt(2) points: t(0.975, 9) sqrt(2) / sqrt(10) = 1.012 > 1,
+    # t(0.975, 10) sqrt(2) / sqrt(11) = 0.950 <= 1, so 11 trials
+    assert a["trials_for_1pt"] == 11
     assert lines == ["merged: +3.0 points against SP after 20 clicks "
-                     "(95% CI -9.7 to +15.7), around 0."]
+                     "(95% CI -9.7 to +15.7), around 0 with 2 trials; about 11 trials would "
+                     "narrow this to ±1 point (±12.7 now)."]
 
 
 def test_queries_by_class_sum_rounds_mean_trials_sorted_by_pool_share():

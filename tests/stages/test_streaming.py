@@ -30,7 +30,8 @@ def pool(tmp_path_factory):
 
 def _whole(pool):
     sp = artifacts.read_superpixels(pool["superpixels"])
-    stats, _ = artifacts.read_table(pool["stats"], "predict", statistics.STAT_KEYS)
+    stats, _ = artifacts.read_table(pool["stats"], "predict",
+                                    statistics.STAT_KEYS + ("void_sum",))
     stats = {k: v.astype(np.float64) if v.dtype.kind == "f" else v.astype(np.int64)
              for k, v in stats.items()}
     labelled, _ = artifacts.read_table(pool["labelled"], "query", ("label", "query", "round"))

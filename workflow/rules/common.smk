@@ -20,7 +20,7 @@ if shutil.which("asal") is None:
 
 from asal.data.files import parse_time_fingerprint
 from asal.experiment.config import dataset_settings, one_size_reason
-from asal.experiment.inputs import DATASET_GATE, Inputs, as_options
+from asal.experiment.inputs import DATASET_GATE, Inputs, as_options, full_trials
 from asal.experiment.methods import (check_methods, method_info, stage_settings,
                                      superpixel_kind, superpixel_settings, sweep_sizes,
                                      train_settings)
@@ -93,7 +93,13 @@ if REPORT_SETTINGS["figure"] == "size" and not sweep_sizes(config):
 KINDS = sorted(set(KIND_OF.values()))
 WHAT_RAN = (f"{EXP}: {config['trials']} trial(s); a warm-up of {WARMUP_BUDGET} clicks, then "
             f"{config['rounds']} round(s) of {config['budget']} clicks; "
-            f"model {config['train']['model']}, {config['train']['iterations']} iterations; "
+            f"model {config['train']['model']}, {config['train']['iterations']} iterations"
+            + (f" ({config['train']['finetune_iterations']} continuing from theta_{{t-1}} in "
+               "rounds 1 and later)" if config["train"].get("finetune_iterations") else "")
+            + "; "
+            + (f"Full on the first {full_trials(config)} trial(s); " if FULL_ON
+               and full_trials(config) < config["trials"] else "")
+            + 
             f"dataset {DATASET_SETTINGS['name']} at resize {DATASET_SETTINGS['resize']}; base "
             f"superpixels {', '.join(KINDS)} (target {config['superpixels']['size']} px unless "
             "marked).")

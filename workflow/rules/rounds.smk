@@ -104,6 +104,8 @@ rule query:
         more=(f"--annotator {shlex.quote(ANNOTATE['annotator'])}" if ANNOTATE["annotator"] else "")
         + (" --finish-when-done" if ANNOTATE["finish_when_done"] else ""),
         title=lambda wc: f"{EXP}: {wc.method}, trial {wc.trial}, round {wc.round}",
+        spec=lambda wc: spec_json(stage_settings(config, wc.method, "answer")),
+        budget=lambda wc: WARMUP_BUDGET if int(wc.round) == 0 else config["budget"],
     log:
         logs("query"),
     benchmark:
@@ -117,11 +119,13 @@ rule query:
         # ground truth's dominant label.
         (
             "asal annotate {params.inputs} --dataset {params.dataset:q}"
+            " --spec {params.spec:q} --budget {params.budget}"
             " --round {wildcards.round} --host {params.host} --port {params.port} {params.more}"
             " --title {params.title:q} --answers {output.answers}"
             " --labelled-out {output.labelled} 2>&1 | tee {log}"
             if HUMAN
             else "asal query {params.inputs} --dataset {params.dataset:q}"
+            " --spec {params.spec:q} --budget {params.budget}"
             " --round {wildcards.round} --answers {output.answers}"
             " --labelled-out {output.labelled} > {log} 2>&1"
         )

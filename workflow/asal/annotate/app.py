@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .session import Refused, Round
 
-MAX_BODY = 1024  # bytes: an answer is {"query": k, "label": c, "seconds": s}
+MAX_BODY = 4096  # bytes: an answer is {"query": k, "label": c, "seconds": s} or with "labels"
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -110,6 +110,7 @@ def create_app(rnd: Round, token: str | None = None, title: str = "asal") -> Fla
     def page():
         return render_template("page.html", title=title, token=token or "",
                                classes=rnd.classes(), void=rnd.n_classes, n=len(rnd.ids),
+                               several=rnd.several, extra=rnd.extra_class_cost,
                                round_key=rnd.key)
 
     @app.get("/api/state")

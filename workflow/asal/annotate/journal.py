@@ -64,6 +64,10 @@ def entry_problem(e) -> str | None:
     if e["op"] == "answer":
         if not _is_int(e.get("label")) or e["label"] < 0:
             return f"label {e.get('label')!r} is not a class id"
+        labels = e.get("labels", [e["label"]])
+        if not isinstance(labels, list) or not labels or \
+                not all(_is_int(x) and x >= 0 for x in labels) or labels[0] != e["label"]:
+            return f"labels {labels!r} is not a list of class ids led by label"
         s = e.get("seconds")
         if s is not None and (isinstance(s, bool) or not isinstance(s, (int, float))
                               or not math.isfinite(s) or s < 0):

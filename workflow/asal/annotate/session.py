@@ -18,6 +18,11 @@ from .journal import Journal, file_sha256, now_utc, replay
 MAX_SECONDS = 24 * 3600.0  # seconds per answer beyond a day are a client's clock gone wrong
 
 
+def labels_of(entry: dict) -> list[int]:
+    """The classes an answer names: `labels` in a multi-class round, else its one `label`."""
+    return [int(x) for x in entry.get("labels", [entry["label"]])]
+
+
 class Refused(Exception):
     """A request the round refuses; `status` is the HTTP status (4xx), the message says why."""
 
@@ -26,26 +31,40 @@ class Refused(Exception):
         self.status, self.message = status, message
 
 
-def check_answer(body, n_queries_ids: set[int], n_classes: int) -> tuple[int, int, float | None]:
-    """(query, label, seconds) of an answer request, or Refused. Labels are 0..C-1 for the
-    classes and C for "void / can't tell"."""
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_answer(body, n_queries_ids: set[int], n_classes: int, several: bool = False
+                 ) -> tuple[int, list[int], float | None]:
+    """(query, labels, seconds) of an answer request, or Refused. Labels are 0..C-1 for the
+    classes and C for "void / can't tell". A multi-class round (`several`) takes `labels`, a
+    list of distinct classes (void alone); otherwise `label`, one id."""
     if not isinstance(body, dict):
         raise Refused(400, "the body must be a JSON object {query, label, seconds}")
-    query, label, seconds = body.get("query"), body.get("label"), body.get("seconds")
-    if not isinstance(query, int) or isinstance(query, bool):
+    query, seconds = body.get("query"), body.get("seconds")
+    if not _is_id(query):
         raise Refused(400, f"query must be an integer id, got {query!r}")
     if query not in n_queries_ids:
         raise Refused(404, f"no query {query} in this round")
-    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= n_classes:
-        raise Refused(400, f"label must be a class id 0..{n_classes - 1} or {n_classes} (void),"
-                           f" got {label!r}")
+    labels = body.get("labels") if several and "labels" in body else [body.get("label")]
+    if not isinstance(labels, list) or not labels:
+        raise Refused(400, f"labels must be a non-empty list of class ids, got {labels!r}")
+    for label in labels:
+        if not _is_id(label) or not 0 <= label <= n_classes:
+            raise Refused(400, f"label must be a class id 0..{n_classes - 1} or {n_classes} "
+                               f"(void), got {label!r}")
+    if len(set(labels)) != len(labels):
+        raise Refused(400, f"labels name a class twice: {labels}")
+    if n_classes in labels and len(labels) > 1:
+        raise Refused(400, "void / can't tell is an answer of its own, not one of several")
     if seconds is not None:
         if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) \
                 or not 0 <= seconds <= MAX_SECONDS:
             raise Refused(400, f"seconds must be a number in [0, {MAX_SECONDS:.0f}], "
                                f"got {seconds!r}")
         seconds = float(seconds)
-    return query, label, seconds
+    return query, labels, seconds
 
 
 class Round:
@@ -56,8 +75,12 @@ class Round:
     round cannot answer the new round's queries of the same number."""
 
     def __init__(self, ds: Dataset, sp_path: str, queries_path: str, merged_path: str | None,
-                 journal_path: str, annotator: str):
+                 journal_path: str, annotator: str, several: bool = False,
+                 budget: int | None = None, extra_class_cost: int = 1):
         self.ds, self.annotator = ds, annotator
+        # A multi-class round: a person names every class in the region, paying a click for
+        # the first and extra_class_cost for each further one, until `budget` is spent.
+        self.several, self.budget, self.extra_class_cost = several, budget, extra_class_cost
         # The person sees the file as it is, not the pool's working resolution (resize).
         self.original = dataclasses.replace(ds, resize=1.0)
         self.queries = artifacts.read_csv(queries_path)
@@ -99,16 +122,23 @@ class Round:
     def standing(self) -> tuple[dict[int, dict], list[int]]:
         return replay(self.journal.entries)
 
+    def cost(self, entry: dict) -> int:
+        """Clicks an answer cost: one, plus extra_class_cost per further class named."""
+        return 1 + self.extra_class_cost * (len(labels_of(entry)) - 1)
+
     def state(self) -> dict:
         with self.lock:
             standing, order = self.standing()
-            open_ = [q for q in self.ids if q not in standing]
+            spent = sum(self.cost(e) for e in standing.values())
+            out_of_clicks = self.budget is not None and spent >= self.budget
+            open_ = [] if out_of_clicks else [q for q in self.ids if q not in standing]
             return {"n": len(self.ids), "answered": len(standing),
                     "open": open_[0] if open_ else None,
                     "next": open_[1] if len(open_) > 1 else None,
                     "last": order[-1] if order else None,
+                    "clicks": spent, "budget": self.budget, "several": self.several,
                     "done": not open_, "finished": self.finished.is_set(), "round": self.key,
-                    "answers": {str(q): int(e["label"]) for q, e in standing.items()}}
+                    "answers": {str(q): labels_of(e) for q, e in standing.items()}}
 
     def query_info(self, q: int) -> dict:
         if q not in self.row_of:
@@ -121,7 +151,7 @@ class Round:
         return {"query": q, "position": self.row_of[q] + 1, "image_name": str(row["image_name"]),
                 "size": int(row["size"]), "share": int(row["size"]) / max(pixels, 1),
                 "n_base": int(row["n_base"]),
-                "answer": int(standing[q]["label"]) if q in standing else None}
+                "answer": labels_of(standing[q]) if q in standing else None}
 
     # ---- answering
 
@@ -133,7 +163,7 @@ class Round:
 
     def answer(self, body) -> dict:
         self.check_round(body)
-        q, label, seconds = check_answer(body, set(self.ids), self.n_classes)
+        q, labels, seconds = check_answer(body, set(self.ids), self.n_classes, self.several)
         with self.lock:
             if self.finished.is_set():
                 raise Refused(409, "this round is finished; its answers are written")
@@ -141,8 +171,13 @@ class Round:
             if q in standing:
                 raise Refused(409, f"query {q} already has an answer (given in another tab?); "
                                    "the page moves on to the next open query")
-            self.journal.append({"op": "answer", "query": q, "label": label, "seconds": seconds,
-                                 "annotator": self.annotator, "utc": now_utc()})
+            if self.state()["done"]:
+                raise Refused(409, "the round's clicks are spent; finish the round")
+            entry = {"op": "answer", "query": q, "label": labels[0], "seconds": seconds,
+                     "annotator": self.annotator, "utc": now_utc()}
+            if self.several:
+                entry["labels"] = labels
+            self.journal.append(entry)
             return self.state()
 
     def undo(self, body) -> dict:
@@ -174,10 +209,11 @@ class Round:
             return state
 
     def answers(self) -> dict[int, dict]:
-        """The standing answer entry of every query (the round must be done)."""
+        """The standing answer entry of every query asked (the round must be done): all of
+        them, or in a multi-class round those answered before the clicks ran out."""
         standing, _ = self.standing()
-        missing = [q for q in self.ids if q not in standing]
-        if missing:
+        if not self.state()["done"]:
+            missing = [q for q in self.ids if q not in standing]
             raise RuntimeError(f"{len(missing)} queries unanswered, e.g. {missing[:5]}")
         return standing
 

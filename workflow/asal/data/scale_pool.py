@@ -105,6 +105,10 @@ def write_pool(shape: PoolShape, paths: dict[str, str]) -> None:
             artifacts.table_writer(paths["labelled"], "query", lab_attrs, m) as lab:
         clicks = 0
         offsets = np.arange(shape.n_images + 1) * shape.per_image
+        # a void output's sums (void-aware acquisition), from a generator of their own so the
+        # other columns are those of a pool made without them
+        stats.create("void_sum", (m,), np.float64)
+        void_rng = np.random.default_rng(shape.seed + 1)
         for a, b in blocks.image_blocks(offsets):
             for i in range(a, b):
                 rows = image_rows(shape, rng)
@@ -113,6 +117,7 @@ def write_pool(shape: PoolShape, paths: dict[str, str]) -> None:
                        grid_edges(shape.grid, rng), shape=shape.image)
                 for key in STAT_KEYS:
                     stats.put(key, lo, rows[key])
+                stats.put("void_sum", lo, rows["count"] * void_rng.random(shape.per_image))
                 gt.put("gt_hist", lo, rows["gt_hist"])
                 taken = np.flatnonzero(rng.random(shape.per_image) < shape.labelled_share)
                 label = np.full(shape.per_image, -1, np.int16)

@@ -27,6 +27,12 @@ DATASET = "dataset_files"  # the input key of those files (a dependency, not an 
 DATASET_GATE = "dataset_gate"  # the same for stages that read images only: wait, never rerun
 
 
+def full_trials(config: dict) -> int:
+    """The trials that run method Full: the first `full_trials`, or every trial."""
+    limit = config.get("full_trials")
+    return config["trials"] if limit is None else min(int(limit), config["trials"])
+
+
 def as_options(files) -> str:
     """(name, path or paths) pairs as a stage's command-line options, `--<name> <path>...`,
     quoted for the shell; empty entries and the dataset dependency are left out."""
@@ -170,6 +176,7 @@ class Inputs:
     def train(self, method: str, trial, round) -> dict:
         files = {"superpixels": self.superpixels_file(method),
                  "sieved": self.this_round("sieved", method, trial, round),
+                 "labelled": self.this_round("labelled", method, trial, round),
                  "features": self.features_files()}
         if int(round) > 0 and self.config["train"]["init"] == "previous":
             files["init"] = self.previous("model", method, trial, round)
@@ -225,7 +232,8 @@ class Inputs:
         files += [self.this_round("metrics", m, t, r)
                   for m in self.methods if m != layout.FULL for t in trials for r in rounds]
         if layout.FULL in self.methods:
-            files += [self.path(layout.full_file("metrics"), trial=t) for t in trials]
+            files += [self.path(layout.full_file("metrics"), trial=t)
+                      for t in range(full_trials(self.config))]
         out = {"metrics": files,
                # pixels per class and split: the majority-class baseline beside Full
                "dataset_check": self.path(layout.DATASET_CHECK)}

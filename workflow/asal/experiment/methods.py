@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 
 from ..store.layout import ALGORITHM_KINDS, FULL, SUPERPIXEL_KINDS, WARMUP
+from .extensions import check_config as check_extensions
 from .settings import ConfigError
 
 # Settings of one superpixel algorithm only (asal.method.superpixels.SeedsSpec); kept here so that
@@ -37,9 +38,16 @@ BUILTIN_METHODS: dict[str, dict] = {
     "Entropy": {"merge": NO_MERGE, "sieve": NO_SIEVE, "acquire": {"function": "entropy"}},
     "ClassBal": {"merge": NO_MERGE, "sieve": NO_SIEVE,
                  "acquire": {"function": "classbal_superpixel"}},
+    # Beyond the paper (docs: beyond). +V: eq. 7 discounted by the model's predicted chance
+    # that a region is void, whose click would teach nothing. +M: the oracle names every class
+    # covering at least answer.min_share of a merged region, a click per class (MulActSeg).
+    "SP+V": {"merge": NO_MERGE, "sieve": NO_SIEVE, "acquire": {"function": "void_aware"}},
+    "AMSP+S+V": {"acquire": {"function": "void_aware"}},
+    "AMSP+S+M": {"answer": {"type": "multiclass"}},
+    "AMSP+S+MV": {"answer": {"type": "multiclass"}, "acquire": {"function": "void_aware"}},
 }
 
-STAGE_SECTIONS = ("merge", "acquire", "sieve")
+STAGE_SECTIONS = ("merge", "acquire", "sieve", "answer")
 METHOD_KEYS = set(STAGE_SECTIONS) | {"merge_until_round", "base", "superpixels",
                                      "superpixel_size"}
 # A method run at another base superpixel size than the experiment's is named
@@ -129,6 +137,13 @@ def check_methods(config: dict) -> list[str]:
                           "(every pool pixel labelled); give your method another name")
     if len(set(names)) != len(names):
         raise ConfigError("methods: a method is listed twice")
+    listed = {m: known[m] for m in names if m != FULL}
+    check_extensions(config, listed)  # a missing module or function stops the plan
+    for name in listed:
+        function = stage_settings(config, name, "acquire")["function"]
+        if function == "void_aware" and config["train"]["model"] != "feature_head":
+            raise ConfigError(f"methods: {name} uses acquire.function void_aware, which reads "
+                              "the model's void output: only train.model feature_head has one")
     return method_names(config)
 
 
@@ -201,6 +216,8 @@ def stage_settings(config: dict, method: str, stage: str, round: int | None = No
         until = definition.get("merge_until_round")
         if stage == "merge" and until is not None and round is not None and round > until:
             settings["mode"] = "none"
+    if stage == "answer" and settings.get("type") == "dominant":
+        return {"type": "dominant"}  # the paper's oracle: the other answer settings cannot matter
     return dict([OFF[stage]]) if is_off(stage, settings) else settings
 
 

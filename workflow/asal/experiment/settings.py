@@ -55,7 +55,7 @@ def choices(path: str) -> tuple:
     (sieve.threshold) gives its named values."""
     parent, key = path.rsplit(".", 1) if "." in path else ("", path)
     node = _resolved((section(parent) if parent else schema())["properties"][key])
-    for option in [node] + node.get("oneOf", []):
+    for option in [node] + node.get("oneOf", []) + node.get("anyOf", []):
         if "enum" in option:
             return tuple(option["enum"])
     raise KeyError(f"{path}: not an enum in the schema")

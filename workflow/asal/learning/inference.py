@@ -58,6 +58,24 @@ class Predictor:
     def __exit__(self, *exc):
         self.close()
 
+    @property
+    def has_void(self) -> bool:
+        """Whether the model has a void output (a feature head trained by this version)."""
+        return getattr(self.model, "void_probe", None) is not None
+
+    def probs_with_void(self, names) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(class probabilities, void probability (H, W)) of each named image, in order."""
+        from .training import predict_with_void_from_features
+
+        if not self.has_void:
+            raise ValueError(f"{self.meta['model']}: this model has no void output")
+        names = list(names)
+        for start in range(0, len(names), self.batch_size):
+            chunk = names[start:start + self.batch_size]
+            yield from predict_with_void_from_features(
+                self.model, self.features.rows(chunk, self.model.TAPS),
+                self.features.image_shape, self.device)
+
     def probs(self, names) -> Iterator[np.ndarray]:
         """Probabilities of each named image, in order, a batch at a time."""
         from .training import predict_probabilities, predict_probabilities_from_features

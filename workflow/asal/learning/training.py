@@ -67,8 +67,12 @@ def _optimiser(model: nn.Module, spec: TrainSpec):
 
 
 def train(model: nn.Module, images: list[np.ndarray], targets: list[np.ndarray],
-          spec: TrainSpec, seed: int, device: torch.device, progress=None) -> list[dict]:
-    """Fit `model` in place on (image, sparse target) pairs; VOID pixels carry no loss."""
+          spec: TrainSpec, seed: int, device: torch.device, progress=None,
+          codes=None) -> list[dict]:
+    """Fit `model` in place on (image, sparse target) pairs; VOID pixels carry no loss.
+    `codes` reads the targets as code maps (asal.learning.targets): multi-class answers
+    train by the partial-label loss; void answers carry no class (a network over pixels has
+    no void output)."""
     if not images:
         raise ValueError("no labelled pixel to train on: every query so far was void or "
                          "sieved away; raise the budget")
@@ -82,12 +86,19 @@ def train(model: nn.Module, images: list[np.ndarray], targets: list[np.ndarray],
     loss_fn = nn.CrossEntropyLoss(ignore_index=VOID)
     batches = _batches(images, targets, spec.batch_size, spec.crop, rng)
 
+    sets = None if codes is None or codes.sets is None else torch.from_numpy(codes.sets).to(device)
+
     def loss_of_next_batch():
         x, y = next(batches)
         xt = to_tensor(x).to(device)
-        yt = torch.from_numpy(np.ascontiguousarray(y)).long().to(device)
+        yt = torch.from_numpy(np.ascontiguousarray(y).astype(np.int64)).to(device)
         with torch.autocast(device.type, enabled=use_amp):
-            return loss_fn(model(xt), yt)
+            logits = model(xt)
+        if codes is None:
+            return loss_fn(logits, yt)
+        from .losses import coded_class_loss
+
+        return coded_class_loss(logits.float(), yt, codes.ignore, codes.void_code, sets)
 
     return _fit(model, opt, sched, scaler, spec, loss_of_next_batch, progress)
 
@@ -99,6 +110,7 @@ def _fit(model: nn.Module, opt, sched, scaler, spec: TrainSpec, loss_of_next_bat
     history = []
     for it in range(spec.iterations):
         loss = loss_of_next_batch()
+        loss, parts = loss if isinstance(loss, tuple) else (loss, {})
         opt.zero_grad(set_to_none=True)
         if math.isnan(loss.item()):  # a batch with no labelled pixel
             continue
@@ -106,10 +118,12 @@ def _fit(model: nn.Module, opt, sched, scaler, spec: TrainSpec, loss_of_next_bat
         scaler.step(opt)
         scaler.update()
         sched.step()
-        history.append({"iteration": it + 1, "loss": float(loss.item()),
-                        "lr": float(sched.get_last_lr()[0])})
+        # `loss`: the class loss; other parts (the void output's) in columns of their own
+        logged = {"loss": float(loss.item()), **{k: float(v.item()) for k, v in parts.items()}}
+        history.append({"iteration": it + 1, "loss": logged.pop("loss"),
+                        "lr": float(sched.get_last_lr()[0]), **logged})
         if progress is not None:
-            progress(it + 1, spec.iterations, float(loss.item()))
+            progress(it + 1, spec.iterations, history[-1]["loss"])
     model.eval()
     return history
 
@@ -133,21 +147,29 @@ def predict_probabilities(model: nn.Module, images: list[np.ndarray], device: to
 
 def train_on_features(head: nn.Module, taps: dict[str, np.ndarray], targets: np.ndarray,
                       spec: TrainSpec, seed: int, device: torch.device,
-                      progress=None) -> list[dict]:
+                      progress=None, codes=None) -> list[dict]:
     """Fit a feature head in place on cached taps (N, C, h, w) and sparse targets (N, H, W);
     VOID pixels carry no loss. Batches are drawn with replacement and flipped left-right,
     taps and targets together (the encoder's features of a flipped image are close to its
-    flipped features)."""
+    flipped features).
+
+    `codes` (asal.learning.targets.Targets, less its maps) reads the targets as code maps:
+    multi-class answers train by the partial-label loss, and void answers train the head's
+    void output (a probe on detached features: the class logits learn exactly what they
+    would without it)."""
     if not len(targets):
         raise ValueError("no labelled pixel to train on: every query so far was void or "
                          "sieved away; raise the budget")
-    from .losses import upsampled_cross_entropy
+    from .losses import coded_class_loss, upsampled_cross_entropy, void_loss
 
     rng = np.random.default_rng(seed)
     head.to(device).train()
     opt, sched = _optimiser(head, spec)
     tap_t = {k: torch.from_numpy(v) for k, v in taps.items() if k in head.TAPS}
-    y_all = torch.from_numpy(np.ascontiguousarray(targets))
+    targets = np.ascontiguousarray(targets)
+    y_all = torch.from_numpy(targets.astype(np.int32) if targets.dtype == np.uint16 else targets)
+    probe = getattr(head, "void_probe", None) is not None
+    sets = None if codes is None or codes.sets is None else torch.from_numpy(codes.sets).to(device)
 
     def flipped(v: torch.Tensor, pick: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
         out = v[pick]
@@ -159,7 +181,14 @@ def train_on_features(head: nn.Module, taps: dict[str, np.ndarray], targets: np.
         flip = torch.from_numpy(rng.random(spec.batch_size) < 0.5)
         x = {k: flipped(v, pick, flip).to(device) for k, v in tap_t.items()}
         y = flipped(y_all, pick, flip).long().to(device)
-        return upsampled_cross_entropy(head.logits(x), y, VOID)
+        if codes is None:
+            return upsampled_cross_entropy(head.logits(x), y, VOID)
+        logits, void_logit = head.logits_and_void(x)
+        loss = coded_class_loss(logits, y, codes.ignore, codes.void_code, sets)
+        if not probe:
+            return loss
+        extra = void_loss(void_logit, y, codes.ignore, codes.void_code)
+        return loss + extra, {"loss": loss, "void_loss": extra}
 
     scaler = torch.amp.GradScaler("cuda", enabled=False)  # float32: nothing to scale
     return _fit(head, opt, sched, scaler, spec, loss_of_next_batch, progress)
@@ -172,6 +201,21 @@ def predict_probabilities_from_features(head: nn.Module, taps: dict[str, np.ndar
     head.eval()
     x = {k: torch.from_numpy(v).to(device) for k, v in taps.items()}
     yield from torch.softmax(head(x, tuple(size)).float(), dim=1).cpu().numpy()
+
+
+@torch.no_grad()
+def predict_with_void_from_features(head: nn.Module, taps: dict[str, np.ndarray], size,
+                                    device: torch.device):
+    """(class probabilities (C, H, W), void probability (H, W)) of each row of cached taps,
+    in order: the class part is what predict_probabilities_from_features gives."""
+    from .models import _up
+
+    head.eval()
+    x = {k: torch.from_numpy(v).to(device) for k, v in taps.items()}
+    logits, void = head.logits_and_void(x)
+    probs = torch.softmax(_up(logits, tuple(size)).float(), dim=1).cpu().numpy()
+    void = torch.sigmoid(_up(void, tuple(size)).float())[:, 0].cpu().numpy()
+    yield from zip(probs, void)
 
 
 def sparse_targets(sp, sieved: dict) -> dict[int, np.ndarray]:

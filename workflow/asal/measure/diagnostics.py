@@ -89,7 +89,13 @@ def label_quality(sp, sieved: dict, labels_of) -> dict:
     for i in np.unique(image):
         sel = image == i
         truth[sel] = labels_of(int(i)).ravel()[pixel[sel] - sp.pixel_offset[i]]
-    right = truth == label
+    if "label_set" in sieved:  # a multi-class answer is right where the truth is in its set
+        inside = (truth >= 0) & (truth < 63)
+        right = np.zeros(len(pixel), bool)
+        right[inside] = ((np.asarray(sieved["label_set"], np.int64)[inside]
+                          >> truth[inside]) & 1).astype(bool)
+    else:
+        right = truth == label
     n, n_kept, n_right = len(pixel), int(kept.sum()), int(right.sum())
     confidence = sieved.get("confidence", np.full(n, np.nan))
     return {
@@ -105,12 +111,23 @@ def label_quality(sp, sieved: dict, labels_of) -> dict:
     }
 
 
+def pd_ones(n: int) -> np.ndarray:
+    return np.ones(n, np.int64)
+
+
 def query_summary(answers: pd.DataFrame, names: list[str]) -> dict:
-    """This round's queries: how large they were and which label the oracle gave them."""
+    """This round's queries: how large they were, which label the oracle gave them, what they
+    cost (a multi-class answer costs a click per class named) and how many were void.
+    `names` are the classes then void."""
     counts = answers["label"].value_counts()
+    clicks = answers["clicks"] if "clicks" in answers else pd_ones(len(answers))
     return {
-        "round_clicks": int(len(answers)),
+        "round_clicks": int(clicks.sum()),
+        "round_queries": int(len(answers)),
+        # queries whose answer was void: paid, and teaching the classes nothing
+        "clicks_on_void": int((answers["label"] == len(names) - 1).sum()),
         "mean_query_size": float(answers["size"].mean()) if len(answers) else None,
         "mean_query_base_superpixels": float(answers["n_base"].mean()) if len(answers) else None,
         "queries_per_class": {name: int(counts.get(k, 0)) for k, name in enumerate(names)},
+        "clicks_per_answer": (float(clicks.sum()) / len(answers) if len(answers) else None),
     }

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..experiment.extensions import is_reference, resolve
 from ..experiment.settings import defaults
 
 MAX_JS_DISTANCE = float(np.sqrt(np.log(2.0)))
@@ -36,11 +37,15 @@ class MergeSpec:
     # Beyond the paper: only superpixels the model is sure of (mean u(x) at most this) merge;
     # the others stay base superpixels. 1.0, the largest u, lets every superpixel merge.
     max_uncertainty: float = _DEFAULTS["max_uncertainty"]
+    # js (eq. 2-3), or a distance of the user's own: module:function (asal.experiment.extensions)
+    criterion: str = _DEFAULTS["criterion"]
 
     def __post_init__(self):
+        if self.criterion not in BUILTIN_CRITERIA and not is_reference(self.criterion):
+            resolve(self.criterion, BUILTIN_CRITERIA, "merge.criterion")
         if self.mode not in MODES:
             raise ValueError(f"merge.mode {self.mode!r}: use one of {MODES}")
-        if not 0.0 <= self.epsilon <= MAX_JS_DISTANCE:
+        if self.criterion == "js" and not 0.0 <= self.epsilon <= MAX_JS_DISTANCE:
             raise ValueError(f"merge.epsilon {self.epsilon}: a JS distance lies in "
                              f"[0, sqrt(ln 2) = {MAX_JS_DISTANCE:.4f}]")
         if self.seeds not in SEED_CHOICES:
@@ -50,6 +55,13 @@ class MergeSpec:
         if not 0.0 <= self.max_uncertainty <= 1.0:
             raise ValueError(f"merge.max_uncertainty {self.max_uncertainty}: u(s) lies in "
                              "[0, 1]")
+
+    @property
+    def distance(self):
+        """The compiled distance f(p, q) of two mean class distributions; a plain Python
+        function of the user's is compiled with numba (it must be numba-compilable)."""
+        fn = resolve(self.criterion, BUILTIN_CRITERIA, "merge.criterion")
+        return fn if hasattr(fn, "py_func") else numba.njit(fn)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -120,6 +132,53 @@ def _js_rows(probs, a, b):
 
 
 @numba.njit(cache=True)
+def js_pair(p, q):
+    """The JS distance of two rows (eq. 2-3), as `_js_rows`: the built-in criterion "js" in
+    the form a criterion of the user's takes, f(p, q) -> float."""
+    total = 0.0
+    for c in range(p.shape[0]):
+        m = 0.5 * (p[c] + q[c])
+        if p[c] > 0:
+            total += 0.5 * p[c] * np.log(p[c] / m)
+        if q[c] > 0:
+            total += 0.5 * q[c] * np.log(q[c] / m)
+    return np.sqrt(max(total, 0.0))
+
+
+BUILTIN_CRITERIA = {"js": js_pair}
+
+
+@numba.njit
+def _grow_by(seeds, indptr, indices, probs, epsilon, assigned, region, distance):
+    """_grow with another criterion: `distance` of the seed's mean and a neighbour's."""
+    stack = np.empty(len(region), np.int64)
+    for seed in seeds:
+        if assigned[seed]:
+            continue
+        assigned[seed] = True
+        stack[0] = seed
+        top = 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            for e in range(indptr[v], indptr[v + 1]):
+                w = indices[e]
+                if not assigned[w] and distance(probs[seed], probs[w]) < epsilon:
+                    assigned[w] = True
+                    region[w] = seed
+                    stack[top] = w
+                    top += 1
+
+
+@numba.njit
+def _edges_by(probs, a, b, distance):
+    out = np.empty(len(a))
+    for k in range(len(a)):
+        out[k] = distance(probs[a[k]], probs[b[k]])
+    return out
+
+
+@numba.njit(cache=True)
 def _js_edges(probs, a, b):
     out = np.empty(len(a))
     for k in range(len(a)):
@@ -167,9 +226,13 @@ def merge_greedy(mean_probs: np.ndarray, uncertainty: np.ndarray, edges: np.ndar
     live = edges[~(assigned[edges[:, 0]] | assigned[edges[:, 1]])] if len(edges) else edges
     graph = _csr(np.asarray(live, np.int64).reshape(-1, 2), n)
     seeds = _select_seeds(seed_order(uncertainty), spec, ~assigned, image).astype(np.int64)
-    _grow(seeds, graph.indptr.astype(np.int64), graph.indices.astype(np.int64),
-          np.ascontiguousarray(mean_probs, dtype=np.float64), float(spec.epsilon),
-          assigned, region)
+    args = (seeds, graph.indptr.astype(np.int64), graph.indices.astype(np.int64),
+            np.ascontiguousarray(mean_probs, dtype=np.float64), float(spec.epsilon),
+            assigned, region)
+    if spec.criterion == "js":
+        _grow(*args)  # compiled once and cached
+    else:
+        _grow_by(*args, spec.distance)
     return region
 
 
@@ -184,8 +247,10 @@ def merge_components(mean_probs: np.ndarray, uncertainty: np.ndarray, edges: np.
         keep = ~(frozen[edges[:, 0]] | frozen[edges[:, 1]])
         # Compiled, row by row: no (edges x classes) temporaries on a block of many images.
         probs = np.ascontiguousarray(mean_probs, dtype=np.float64)
-        keep &= _js_edges(probs, edges[:, 0].astype(np.int64),
-                          edges[:, 1].astype(np.int64)) < spec.epsilon
+        a, b = edges[:, 0].astype(np.int64), edges[:, 1].astype(np.int64)
+        distance = (_js_edges(probs, a, b) if spec.criterion == "js"
+                    else _edges_by(probs, a, b, spec.distance))
+        keep &= distance < spec.epsilon
         edges = edges[keep]
     graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
                        shape=(n, n))

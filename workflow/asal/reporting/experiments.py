@@ -72,7 +72,9 @@ def method_rows(table: pd.DataFrame, paired: pd.DataFrame | None,
         if diff is not None:
             row.update(baseline=diff["baseline"], diff=100 * diff["diff_mean"],
                        ci_low=100 * diff["ci_low"], ci_high=100 * diff["ci_high"],
-                       verdict=verdict(diff["diff_mean"], diff["ci_low"], diff["ci_high"]))
+                       verdict=verdict(diff["diff_mean"], diff["ci_low"], diff["ci_high"]),
+                       diff_sd=100 * diff.get("diff_sd", np.nan),
+                       trials_for_1pt=diff.get("trials_for_1pt"))
         else:
             row.update(baseline=None, diff=np.nan, ci_low=np.nan, ci_high=np.nan,
                        verdict="baseline" if _is_baseline(method, paired) else "no pair")
@@ -97,6 +99,18 @@ def _is_baseline(method: str, paired: pd.DataFrame | None) -> bool:
     return paired is not None and len(paired) > 0 and method in set(paired["baseline"])
 
 
+def precision_clause(needed, trials: int, half_width: float) -> str:
+    """How sure a verdict is: the trials that would narrow its interval to ±1 point, at the
+    standard deviation of the per-trial differences seen so far."""
+    if _missing(needed) or needed is None or pd.isna(needed):
+        return ""
+    needed = int(needed)
+    if needed <= trials:
+        return f" with {trials} trials, already within ±1 point (±{half_width:.1f})"
+    return (f" with {trials} trials; about {needed} trials would narrow this to ±1 point"
+            f" (±{half_width:.1f} now)")
+
+
 def verdict_lines(rows: pd.DataFrame) -> list[str]:
     """One sentence per method that has a baseline: its paired difference and the verdict."""
     lines = []
@@ -107,6 +121,8 @@ def verdict_lines(rows: pd.DataFrame) -> list[str]:
                 f"{r['clicks']} clicks")
         if not _missing(r["ci_low"]):
             text += f" (95% CI {r['ci_low']:+.1f} to {r['ci_high']:+.1f}), {r['verdict']}"
+            text += precision_clause(r.get("trials_for_1pt"), r["trials"],
+                                     (r["ci_high"] - r["ci_low"]) / 2)
         else:
             text += f" ({r['verdict']})"
         if isinstance(r.get("second_baseline"), str):

@@ -50,9 +50,12 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_percent_of_full(table: pd.DataFrame) -> pd.DataFrame:
-    """Add `pct_of_full`: mIoU as a share of the same trial's Full mIoU (NaN without Full)."""
-    full = table[table["method"] == FULL].set_index("trial")["miou"]
-    pct = 100 * table["miou"].astype(float) / table["trial"].map(full).astype(float)
+    """Add `pct_of_full`: mIoU as a share of the same trial's Full mIoU, or of the mean of
+    Full's trials where the trial ran no Full (full_trials); NaN without Full."""
+    full = table[table["method"] == FULL].set_index("trial")["miou"].astype(float)
+    ceiling = table["trial"].map(full).astype(float).fillna(full.mean() if len(full)
+                                                            else np.nan)
+    pct = 100 * table["miou"].astype(float) / ceiling
     return table.assign(pct_of_full=pct.astype(float))
 
 

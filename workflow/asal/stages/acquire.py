@@ -39,7 +39,8 @@ def main(args) -> pd.DataFrame:
     return run_stage(acquire, args)
 
 
-# What scoring reads: no class probabilities (a fifth of the predict file's bytes remain).
+# What scoring reads: no class probabilities (a fifth of the predict file's bytes remain); the
+# void output's sums where the model has one.
 ACQUIRE_KEYS = ("count", "u_sum", "entropy_sum", "pred_hist")
 
 
@@ -48,8 +49,9 @@ def acquire(*, superpixels: str, stats: str, merged: str | None, labelled: str |
             out: str, block_rows: int = blocks.DEFAULT_BLOCK_ROWS) -> pd.DataFrame:
     """Top-B regions by the acquisition score. Reads no ground truth.
 
-    One pass over the pool in blocks of whole images (a region never spans two images):
-    memory holds a block and the B best candidates of each predicted class.
+    Two passes over the pool in blocks of whole images (a region never spans two images):
+    the first sums what a score needs of the whole pool (p(c), the range of u), the second
+    scores each block's regions and keeps the B best; memory holds a block and B rows.
     """
     if budget <= 0:
         raise ValueError(f"budget {budget}: each round must ask at least one query")
@@ -58,36 +60,57 @@ def acquire(*, superpixels: str, stats: str, merged: str | None, labelled: str |
     with contextlib.ExitStack() as stack:
         sp = stack.enter_context(artifacts.open_superpixels(sp_path))
         m = sp.n_superpixels
-        stats, sattrs = stack.enter_context(
-            artifacts.open_table(stats_path, "predict", ACQUIRE_KEYS))
+        keys = ACQUIRE_KEYS + ("void_sum",)  # v(s) for the score functions, where it exists
+        try:
+            stats, sattrs = stack.enter_context(artifacts.open_table(stats_path, "predict", keys))
+        except artifacts.ArtifactError as err:
+            if spec.uses_void:
+                raise artifacts.ArtifactError(
+                    f"{stats_path}: no void_sum column: acquire.function void_aware needs a "
+                    "model with a void output (train.model feature_head, trained by this "
+                    "version); rerun train and predict") from err
+            keys = ACQUIRE_KEYS
+            stats, sattrs = stack.enter_context(artifacts.open_table(stats_path, "predict", keys))
         check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
         regions = stack.enter_context(open_regions(merged, m))
         labelled, _ = stack.enter_context(open_labelled(labelled, m))
-        top = acquisition.PoolTopB(spec, stats["pred_hist"].shape[1], budget)
-        progress = Progress("acquire", sp.n_images)
-        for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
+        summary = acquisition.PoolSummary(stats["pred_hist"].shape[1])
+        top = acquisition.TopB(budget)
+
+        def block_regions(a, b):
             lo, hi = int(sp.sp_offset[a]), int(sp.sp_offset[b])
             reps, group = np.unique(regions("region", lo, hi), return_inverse=True)
-            region_stats = statistics.sum_rows(block_stats(stats, lo, hi, ACQUIRE_KEYS),
-                                               group, len(reps))
-            count = region_stats["count"]
-            safe = np.maximum(count, 1)
+            region_stats = statistics.sum_rows(block_stats(stats, lo, hi, keys), group,
+                                               len(reps))
+            region_stats["n_base"] = np.bincount(group, minlength=len(reps))
             # A region holding any labelled base superpixel is never asked again (merging
             # keeps labelled ones apart; this also covers regions from other merge rules).
             taken = labelled("label", lo, hi) >= 0
             candidate = np.bincount(group, weights=taken, minlength=len(reps)) == 0
-            top.add({"rep": reps, "count": count, "u": region_stats["u_sum"] / safe,
-                     "entropy": region_stats["entropy_sum"] / safe,
-                     "dominant": acquisition.dominant_prediction(region_stats["pred_hist"]),
-                     "key": acquisition.tiebreak_keys(reps, tie_seed),
-                     "n_base": np.bincount(group, minlength=len(reps))}, candidate)
+            return reps, acquisition.regions_from_stats(region_stats), candidate
+
+        progress = Progress("acquire: the pool", sp.n_images)
+        for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
+            _, rows, candidate = block_regions(a, b)
+            summary.add(rows, candidate)
+            progress(b)
+        pool = summary.pool(spec)
+        progress = Progress("acquire: scores", sp.n_images)
+        for a, b in blocks.image_blocks(sp.sp_offset, block_rows):
+            reps, rows, candidate = block_regions(a, b)
+            score = acquisition.checked_scores(spec, rows, pool)
+            top.add({"rep": reps, "count": rows.count, "u": rows.u, "dominant": rows.dominant,
+                     "key": acquisition.tiebreak_keys(reps, tie_seed), "n_base": rows.n_base},
+                    score, candidate)
             progress(b)
         names = sp.names
         image_of = sp.image_of_ids
-    if budget > top.n_candidates:
+    if budget > summary.n_candidates:
         log.warning("budget %d exceeds the %d regions left unlabelled; spending %d", budget,
-                    top.n_candidates, top.n_candidates)
+                    summary.n_candidates, summary.n_candidates)
     kept, score = top.finish()
+    if not len(score):
+        kept = {k: np.zeros(0, np.int64) for k in ("rep", "count", "u", "dominant", "n_base")}
     image = image_of(kept["rep"])
     table = pd.DataFrame({
         "query": np.arange(len(score)), "round": round, "region": kept["rep"], "image": image,

@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from ..annotate import server
-from ..annotate.session import Round
+from ..annotate.session import Round, labels_of
 from ..data.datasets import dataset_from
 from ..experiment.methods import superpixel_kind
+from ..method.answers import AnswerSpec, bit
 from ..store import artifacts, blocks
 from ..store.answers import query_members, write_answers
 from ..store.artifacts import ArtifactError
 from ..store.round_tables import check_classes, open_labelled, open_regions
-from .arguments import json_object
+from .arguments import add_spec, json_object
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ def add_arguments(p) -> None:
     p.add_argument("--title", default=None, help="heading of the page, and the name of the "
                    "round beside its address in the terminal and the log (default: experiment, "
                    "method, trial and round with --config)")
+    add_spec(p, AnswerSpec)
+    p.add_argument("--budget", type=int, default=None,
+                   help="the round's clicks: a multi-class round (answer.type multiclass) ends "
+                        "when they are spent (default: every query)")
     p.add_argument("--finish-when-done", action="store_true", default=None,
                    help="end as soon as the last query is answered, without the Finish button "
                    "(default: annotate.finish_when_done with --config)")
@@ -67,10 +72,12 @@ def add_arguments(p) -> None:
 
 PAGE_DEFAULTS = {"host": "127.0.0.1", "port": server.DEFAULT_PORT, "annotator": None,
                  "finish_when_done": False, "title": None}
+# What --config also gives the page: the method's answer settings and the round's clicks.
+ROUND_DEFAULTS = {"spec": AnswerSpec(), "budget": None}
 
 
 def main(args):
-    settings = dict(PAGE_DEFAULTS)
+    settings = {**PAGE_DEFAULTS, **ROUND_DEFAULTS}
     if args.config:
         if not args.method or not args.out:
             raise SystemExit("error: asal annotate --config needs --method and --out")
@@ -92,7 +99,9 @@ def main(args):
                     answers=args.answers, labelled_out=args.labelled_out, journal=args.journal,
                     host=settings["host"], port=settings["port"], token=args.token,
                     annotator=settings["annotator"], title=settings["title"],
-                    finish_when_done=settings["finish_when_done"])
+                    finish_when_done=settings["finish_when_done"],
+                    spec=args.spec if args.spec is not None else settings["spec"],
+                    budget=args.budget if args.budget is not None else settings["budget"])
 
 
 def journal_beside(answers_path: str) -> str:
@@ -108,9 +117,14 @@ def from_config(config_paths: list[str], method: str, trial: int, round: int,
     rule's title."""
     from ..experiment.config import load_config
 
+    from ..experiment.methods import stage_settings
+
     config = load_config(config_paths)
     page = {k: v for k, v in (config.get("annotate") or {}).items() if k in PAGE_DEFAULTS}
     page["title"] = f"{config['experiment']}: {method}, trial {trial}, round {round}"
+    page["spec"] = AnswerSpec(**stage_settings(config, method, "answer"))
+    page["budget"] = (config["warmup_budget"] or config["budget"]) if round == 0 \
+        else config["budget"]
     return inputs_from_config(config, method, trial, round, out_dir), page
 
 
@@ -166,9 +180,12 @@ def annotate(*, dataset: dict, superpixels: str, queries: str, merged: str | Non
              port: int = server.DEFAULT_PORT, token: str | None = None,
              annotator: str | None = None, title: str | None = None,
              finish_when_done: bool = False, on_address=None,
-             block_rows: int = blocks.DEFAULT_BLOCK_ROWS):
+             block_rows: int = blocks.DEFAULT_BLOCK_ROWS, spec: AnswerSpec = AnswerSpec(),
+             budget: int | None = None):
     """Serve the page until every query of the round is answered, then write the outputs
-    (`labelled`: the previous round's labelled set)."""
+    (`labelled`: the previous round's labelled set). With a multi-class answer type
+    (`spec`), a person may name several classes per region, and the round ends when its
+    `budget` clicks are spent."""
     dataset_cfg, sp_path, queries_path, merged_path = dataset, superpixels, queries, merged
     prev_labelled_path, out_answers, out_labelled = labelled, answers, labelled_out
     journal_path = journal
@@ -189,7 +206,9 @@ def annotate(*, dataset: dict, superpixels: str, queries: str, merged: str | Non
         member_ids, member_q, _ = query_members(queries_path, reps, regions, prev, m,
                                                         block_rows)
         rnd = stack.enter_context(contextlib.closing(
-            Round(ds, sp_path, queries_path, merged_path, journal_path, annotator)))
+            Round(ds, sp_path, queries_path, merged_path, journal_path, annotator,
+                  several=spec.several, budget=budget if spec.several else None,
+                  extra_class_cost=spec.extra_class_cost)))
         # Only now, holding the journal's lock: a refused second server writes no history.
         stack.enter_context(session_history(history_beside(journal_path)))
         log.info("annotate: session of %s (pid %d) on %s", annotator, os.getpid(), queries_path)
@@ -200,9 +219,15 @@ def annotate(*, dataset: dict, superpixels: str, queries: str, merged: str | Non
                          title or f"round {round} of {Path(queries_path).parent}",
                          finish_when_done, on_address)
         given = rnd.answers()
+        # The queries asked, in order: all, or those answered before the clicks ran out.
+        asked = queries["query"].isin(list(given)).to_numpy()
+        if not asked.all():
+            queries, reps = queries[asked].reset_index(drop=True), reps[asked]
+            member_ids, member_q, _ = query_members(queries_path, reps, regions, prev, m,
+                                                    block_rows)
         entries = [given[int(q)] for q in queries["query"]]
-        bad = [e for e in entries if not (isinstance(e.get("label"), int)
-                                          and 0 <= e["label"] <= ds.n_classes)]
+        bad = [e for e in entries if not all(isinstance(x, int) and 0 <= x <= ds.n_classes
+                                             for x in labels_of(e))]
         if bad:  # only a journal edited by hand can hold these: the server validates
             raise ArtifactError(f"{journal_path}: answer {bad[0]} has no class id 0.."
                                 f"{ds.n_classes}; fix or delete that line")
@@ -212,10 +237,16 @@ def annotate(*, dataset: dict, superpixels: str, queries: str, merged: str | Non
                          "seconds": [np.nan if s is None else float(s) for s in seconds]}
         total = float(np.nansum(np.array(extra_columns["seconds"], float))) if len(entries) \
             else 0.0
+        sets = np.array([int(bit(labels_of(e)).sum()) for e in entries], np.int64)
+        several = spec.several or prev.has("label_set")
         answers = write_answers(
             queries, np.array([int(e["label"]) for e in entries], np.int64), member_ids,
             member_q, prev, prev_clicks, m, list(ds.classes), sp.attrs["superpixel_spec"], round,
             out_answers, out_labelled, block_rows, extra_columns=extra_columns,
+            label_set=sets if several else None,
+            clicks=np.array([rnd.cost(e) for e in entries], np.int64),
+            prev_answers=int(pattrs.get("answers_total", prev_clicks)) if pattrs is not None
+            else 0,
             extra_attrs={"oracle": "human",
                          "annotators": sorted(set(extra_columns["annotator"])),
                          "round_seconds": total,

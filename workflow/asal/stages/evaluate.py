@@ -100,8 +100,10 @@ def evaluate(*, dataset: dict, model: str, method: str, trial: int, round: int |
                 log.info("evaluate: the pool has no labels; label purity and sieve recall "
                          "are not computed")
             else:
-                sieved, _ = artifacts.read_table(sieved_path, "sieve",
-                                                 ("pixel", "label", "kept", "confidence"))
+                keys = ("pixel", "label", "kept", "confidence") + (
+                    ("label_set",) if artifacts.has_datasets(sieved_path, ("label_set",))
+                    else ())
+                sieved, _ = artifacts.read_table(sieved_path, "sieve", keys)
                 metrics.update(label_quality(sp, sieved,
                                              lambda i: ds.read_label(sp.names[i])))
     if labelled_path is not None:

@@ -3,6 +3,8 @@ per-base-superpixel statistics that merge and acquire of the next round read."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..data.datasets import dataset_from
 from ..experiment.seeds_and_shards import shard_range
 from ..method import statistics
@@ -50,9 +52,20 @@ def predict(*, dataset: dict, superpixels: str, model: str, out: str, device: st
         first, rows_total = int(sp.sp_offset[lo]), int(sp.sp_offset[hi] - sp.sp_offset[lo])
         with artifacts.table_writer(out, "predict", attrs, rows_total, ds.n_classes) as rows:
             progress = Progress("predict", hi - lo)
-            for i, probs in enumerate(predictor.probs(sp.names[lo:hi]), start=lo):
+            names = sp.names[lo:hi]
+            if predictor.has_void:  # v(s): the void output summed per superpixel
+                rows.create("void_sum", (rows_total,), np.float64)
+                stream = predictor.probs_with_void(names)
+            else:
+                stream = ((p, None) for p in predictor.probs(names))
+            for i, (probs, void) in enumerate(stream, start=lo):
                 a, b = int(sp.sp_offset[i]), int(sp.sp_offset[i + 1])
-                stats = statistics.superpixel_statistics(probs, sp.local_map(i), b - a)
+                local = sp.local_map(i)
+                stats = statistics.superpixel_statistics(probs, local, b - a)
                 for key in statistics.STAT_KEYS:
                     rows.put(key, a - first, stats[key])
+                if void is not None:
+                    rows.put("void_sum", a - first,
+                             np.bincount(local.ravel(), weights=void.ravel().astype(np.float64),
+                                         minlength=b - a))
                 progress(i + 1 - lo)

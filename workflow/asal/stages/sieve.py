@@ -1,5 +1,6 @@
 """Rule sieve: drop the labelled pixels where theta_{t-1} doubts the oracle's label (eq. 8-9,
-the Kneedle knee of each region's confidences)."""
+the Kneedle knee of each region's confidences). A multi-class answer is sieved within its set:
+the confidence of a pixel is the probability theta_{t-1} gives the set."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from ..data.datasets import dataset_from
 from ..method import sieving
+from ..method.answers import members
 from ..progress import Progress
 from ..store import artifacts
 from ..store.artifacts import provenance
@@ -45,7 +47,9 @@ def sieve(*, dataset: dict, superpixels: str, labelled: str, model: str | None,
     """
     ds = dataset_from(dataset)
     sp_path, model_path = superpixels, model
-    state, lattrs = artifacts.read_table(labelled, "query", ("label", "query", "round"))
+    with_sets = artifacts.has_datasets(labelled, ("label_set",))
+    state, lattrs = artifacts.read_table(labelled, "query", ("label", "query", "round")
+                                         + (("label_set",) if with_sets else ()))
     void_label = int(lattrs["void_label"])
     model = None
     if model_path is not None and spec.active:
@@ -64,7 +68,7 @@ def sieve(*, dataset: dict, superpixels: str, labelled: str, model: str | None,
         spec = spec.for_superpixels(sp.attrs)
         useful = (state["label"] >= 0) & (state["label"] != void_label)
         images = np.unique(sp.image_of()[useful])
-        pixels, labels, queries = [], [], []
+        pixels, labels, queries, sets = [], [], [], []
         for i in images:
             gid = sp.sp_offset[i] + sp.local_map(i).ravel()
             lab = state["label"][gid]
@@ -72,9 +76,13 @@ def sieve(*, dataset: dict, superpixels: str, labelled: str, model: str | None,
             pixels.append(sp.pixel_offset[i] + inside)
             labels.append(lab[inside])
             queries.append(state["query"][gid[inside]])
+            if with_sets:
+                sets.append(state["label_set"][gid[inside]])
         pixel = np.concatenate(pixels) if pixels else np.zeros(0, np.int64)
         label = np.concatenate(labels).astype(np.uint8) if labels else np.zeros(0, np.uint8)
         qid = np.concatenate(queries).astype(np.int64) if queries else np.zeros(0, np.int64)
+        label_set = (np.concatenate(sets).astype(np.int64) if sets else
+                     np.zeros(0, np.int64)) if with_sets else None
         # The model is run only where a confidence can matter: regions large enough to be
         # sieved (smaller ones are kept whole) and not keeping an earlier decision.
         size = np.bincount(qid, minlength=n_q)
@@ -93,7 +101,11 @@ def sieve(*, dataset: dict, superpixels: str, labelled: str, model: str | None,
             for done, (k, probs) in enumerate(zip(need, stream), start=1):
                 flat = probs.reshape(probs.shape[0], -1)
                 local = pixels[k] - sp.pixel_offset[images[k]]
-                conf[starts[k]:starts[k + 1]] = flat[labels[k], local]
+                if with_sets:  # the probability of the set the oracle named (eq. 8 on sets)
+                    allowed = members(sets[k], flat.shape[0])
+                    conf[starts[k]:starts[k + 1]] = (flat[:, local].T * allowed).sum(axis=1)
+                else:
+                    conf[starts[k]:starts[k + 1]] = flat[labels[k], local]
                 progress(done)
     thresholds = np.full(n_q, -np.inf)
     if model is None:
@@ -112,5 +124,7 @@ def sieve(*, dataset: dict, superpixels: str, labelled: str, model: str | None,
                        knee_search=sieving.KNEE_SEARCH, model=str(model_path))
     arrays = {"pixel": pixel, "label": label, "query": qid, "kept": kept, "confidence": conf,
               "threshold": thresholds}
+    if with_sets:  # the classes allowed at each pixel (a partial label), as bit masks
+        arrays["label_set"] = label_set
     artifacts.write_table(out, "sieve", arrays, attrs)
     return arrays

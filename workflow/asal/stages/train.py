@@ -29,6 +29,8 @@ def add_arguments(p) -> None:
         p.add_argument(a, required=True)
     p.add_argument("--superpixels", default=None)
     p.add_argument("--sieved", default=None)
+    p.add_argument("--labelled", default=None,
+                   help="the round's labelled set: its void answers train the void output")
     p.add_argument("--full", action="store_true",
                    help="every pool pixel's ground truth instead of --sieved (method Full)")
     add_features(p)
@@ -46,33 +48,45 @@ def main(args) -> None:
 def train(*, dataset: dict, superpixels: str | None = None, sieved: str | None = None,
           spec: TrainSpec, seed: int, trial: int, round: int, init: str | None = None,
           out: str, log_out: str, features: str | None = None, full: bool = False,
-          device: str = "auto", threads: int = 0) -> None:
+          device: str = "auto", threads: int = 0, labelled: str | None = None) -> None:
     """Train theta_t on the sieved labels (eq. 10); with `full`, on every pool pixel's ground
     truth instead (the fully supervised ceiling, method Full), by the same recipe. `init`:
-    theta_{t-1}, to continue from with train.init previous."""
+    theta_{t-1}, to continue from with train.init previous. `labelled`: the round's labelled
+    set, whose void answers train the feature head's void output (void-aware acquisition);
+    multi-class answers come with the sieved labels and train by the partial-label loss."""
     import torch
 
     from ..learning.inference import check_encoder, torch_setup
     from ..learning.models import build_model, load_checkpoint, save_checkpoint
-    from ..learning.training import seed_everything, sparse_targets, train_on_features
+    from ..learning.targets import coded_targets
+    from ..learning.training import seed_everything, train_on_features
     from ..learning.training import train as train_network
     from ..store.feature_file import open_features
 
     dataset_cfg, sp_path, sieved_path, init_path = dataset, superpixels, sieved, init
     out_model, out_log, features_path = out, log_out, features
     ds = dataset_from(dataset_cfg)
+    codes = None
     if full:
         ds.check_files(ds.pool, labels=True)
         names = list(ds.pool)
         targets = [ds.read_label(n) for n in names]
         what = "every pool pixel's ground truth (Full)"
     else:
-        sieved, _ = artifacts.read_table(sieved_path, "sieve", ("pixel", "label", "kept"))
+        keys = ("pixel", "label", "kept") + (
+            ("label_set",) if artifacts.has_datasets(sieved_path, ("label_set",)) else ())
+        sieved, _ = artifacts.read_table(sieved_path, "sieve", keys)
+        void_superpixel = None
+        if labelled is not None:
+            state, lattrs = artifacts.read_table(labelled, "query", ("label",))
+            void_superpixel = state["label"] == int(lattrs["void_label"])
         with artifacts.open_superpixels(sp_path) as sp:
-            by_image = sparse_targets(sp, sieved)
-            names = [sp.names[i] for i in by_image]
-        targets = list(by_image.values())
-        what = f"{int(sieved['kept'].sum())} labelled pixels"
+            codes = coded_targets(sp, sieved, ds.n_classes, void_superpixel)
+            names = [sp.names[i] for i in codes.maps]
+        targets = list(codes.maps.values())
+        what = (f"{int(sieved['kept'].sum())} labelled pixels"
+                + (f" ({len(codes.sets)} multi-class answer sets)" if codes.sets is not None
+                   else ""))
     log.info("train: round %d, %s over %d images, %s for %d iterations", round, what,
              len(names), spec.model, spec.iterations)
     device = torch_setup(threads, device)
@@ -81,6 +95,8 @@ def train(*, dataset: dict, superpixels: str | None = None, sieved: str | None =
     if spec.init == "previous" and init_path is not None:
         model, _ = load_checkpoint(init_path, ds.n_classes)
         model.train()
+        spec = spec.for_round(continued=True)
+        log.info("train: continuing from %s for %d iterations", init_path, spec.iterations)
     log.info("train: on %s%s, mixed precision %s", device,
              f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "",
              "on" if spec.amp and device.type == "cuda" and not spec.uses_features else "off")
@@ -95,10 +111,12 @@ def train(*, dataset: dict, superpixels: str | None = None, sieved: str | None =
             check_encoder(features_path, feats.encoder, spec.encoder)
             taps = feats.rows(names, model.TAPS)
         stacked = np.stack(targets) if targets else np.zeros((0, 1, 1), np.uint8)
-        history = train_on_features(model, taps, stacked, spec, order_seed, device, report)
+        history = train_on_features(model, taps, stacked, spec, order_seed, device, report,
+                                    codes=codes)
     else:
         images = [ds.read_image(n) for n in names]
-        history = train_network(model, images, targets, spec, order_seed, device, progress=report)
+        history = train_network(model, images, targets, spec, order_seed, device,
+                                progress=report, codes=codes)
     meta = {"model": spec.model, "n_classes": ds.n_classes, "classes": list(ds.classes),
             "round": round, "trial": trial, "seed": seed, "spec": spec.as_dict(),
             "full": full, "asal_version": __version__}

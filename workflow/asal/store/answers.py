@@ -48,33 +48,64 @@ def write_answers(queries: pd.DataFrame, answer: np.ndarray, member_ids: np.ndar
                   member_q: np.ndarray, prev, prev_clicks: int, m: int, classes: list[str],
                   superpixel_spec, round: int, out_answers: str, out_labelled: str,
                   block_rows: int = blocks.DEFAULT_BLOCK_ROWS, extra_columns: dict | None = None,
-                  extra_attrs: dict | None = None) -> pd.DataFrame:
+                  extra_attrs: dict | None = None, label_set: np.ndarray | None = None,
+                  clicks: np.ndarray | None = None, prev_answers: int | None = None
+                  ) -> pd.DataFrame:
     """The given answer of each query -> answers.csv and labelled.h5 (the previous labelled
     set with this round's members added). Shared by the simulated and the human oracle, so
-    both write the same format; `extra_columns` / `extra_attrs` add provenance only."""
+    both write the same format; `extra_columns` / `extra_attrs` add provenance only.
+
+    `answer` is each query's label (void: C). An answer type that may name several classes
+    also gives `label_set` (bit masks, asal.method.answers) and `clicks` (what each answer
+    cost); the labelled set then keeps the sets in a column of their own. Queries beyond
+    len(answer) went unasked (the clicks ran out): they are neither labelled nor written."""
     n_classes = len(classes)
     answer = np.asarray(answer, np.int64)
-    # One click per query, numbered from the first: the next id is the clicks so far.
-    qid = prev_clicks + np.arange(len(queries))
-    clicks_total = prev_clicks + len(queries)
+    n = len(answer)
+    queries = queries.iloc[:n]
+    clicks = np.ones(n, np.int64) if clicks is None else np.asarray(clicks, np.int64)
+    asked = member_q < n
+    member_ids, member_q = member_ids[asked], member_q[asked]
+    # Query ids number the answers of the labelled set from the first: the next id is the
+    # answers so far (one click each unless an answer names several classes).
+    prev_answers = prev_clicks if prev_answers is None else prev_answers
+    qid = prev_answers + np.arange(n)
+    clicks_total = prev_clicks + int(clicks.sum())
     attrs = provenance("query", superpixel_spec=superpixel_spec, classes=list(classes),
                        round=round, clicks_total=clicks_total, void_label=n_classes,
-                       **(extra_attrs or {}))
+                       answers_total=prev_answers + n, **(extra_attrs or {}))
+    columns = [("label", answer), ("query", qid), ("round", round)]
+    if label_set is not None:
+        columns.append(("label_set", np.asarray(label_set, np.int64)))
     with artifacts.table_writer(out_labelled, "query", attrs, m) as rows:
+        if label_set is not None:
+            rows.create("label_set", (m,), np.int64)
         for lo in range(0, m, block_rows):
             hi = min(m, lo + block_rows)
             a, b = np.searchsorted(member_ids, [lo, hi])
             ids, q = member_ids[a:b] - lo, member_q[a:b]
-            for key, value in (("label", answer[q]), ("query", qid[q]), ("round", round)):
-                block = np.array(prev(key, lo, hi))
-                block[ids] = value
+            for key, value in columns:
+                if key == "label_set" and not prev.has("label_set"):
+                    # earlier rounds answered one label: its set of one (0: unlabelled)
+                    earlier = np.asarray(prev("label", lo, hi)).astype(np.int64)
+                    block = np.where(earlier >= 0, np.left_shift(1, np.maximum(earlier, 0)), 0)
+                else:
+                    block = np.array(prev(key, lo, hi))
+                block[ids] = value[q] if isinstance(value, np.ndarray) else value
                 rows.put(key, lo, block)
         names = list(classes) + ["void"]
+        more = {}
+        if label_set is not None:
+            from ..method.answers import members
+
+            named = members(label_set, n_classes + 1)
+            more["label_names"] = ["+".join(names[c] for c in np.flatnonzero(row))
+                                   for row in named]
         answers = queries.assign(query_id=qid, label=answer,
-                                 label_name=[names[x] for x in answer], clicks=1,
-                                 **(extra_columns or {}))
+                                 label_name=[names[x] for x in answer], clicks=clicks,
+                                 **more, **(extra_columns or {}))
         artifacts.write_csv(out_answers, answers)
     void = int((answer == n_classes).sum())
-    log.info("query: %d clicks this round (%d void-dominant, nothing learnt from them), "
-             "%d in total", len(answers), void, clicks_total)
+    log.info("query: %d answers for %d clicks this round (%d void-dominant, nothing learnt "
+             "from them), %d clicks in total", n, int(clicks.sum()), void, clicks_total)
     return answers

@@ -410,6 +410,13 @@ def open_table(path, stage: str, keys: tuple[str, ...]) -> Iterator[tuple[dict, 
         yield {k: f[k] for k in keys}, attrs
 
 
+def has_datasets(path, keys: tuple[str, ...]) -> bool:
+    """Whether an HDF5 artifact holds every dataset named (optional columns such as the
+    statistics' void_sum or the labelled set's label_set)."""
+    with h5py.File(path, "r") as f:
+        return all(k in f for k in keys)
+
+
 def read_table(path, stage: str, keys: tuple[str, ...] | None = None) -> tuple[dict, dict]:
     """Arrays and attributes of a per-superpixel table made by `stage`."""
     with open_h5(path, stage) as f:

@@ -62,13 +62,20 @@ class _Rows:
             return self.default(key, lo, hi)
         return self.datasets[key][lo:hi]
 
+    def has(self, key: str) -> bool:
+        """Whether the table holds `key` (the labelled set's label_set, only written where an
+        answer may name several classes)."""
+        return self.datasets is not None and key in self.datasets
+
 
 @contextlib.contextmanager
 def open_labelled(path: str | None, m: int):
     if path is None:
         yield _Rows(None, lambda key, lo, hi: unlabelled(hi - lo)[key]), None
         return
-    with artifacts.open_table(path, "query", ("label", "query", "round")) as (ds, attrs):
+    keys = ("label", "query", "round") + (("label_set",) if artifacts.has_datasets(
+        path, ("label_set",)) else ())
+    with artifacts.open_table(path, "query", keys) as (ds, attrs):
         if ds["label"].shape[0] != m:
             raise ArtifactError(f"{path}: {ds['label'].shape[0]} rows, expected {m}; "
                                 "rerun query")

@@ -15,6 +15,9 @@
   let state = null, current = null, busy = false, digits = "", digitTimer = null;
   let shown = 0, focusedAt = -1;  // how many queries were shown; when a button got the focus
   let offline = null, stale = false;
+  // A multi-class round: the classes picked for the shown query, sent together by Enter or
+  // the answer button (void / can't tell answers at once, on its own).
+  const picked = new Set();
 
   function message(text) { $("message").textContent = text || ""; }
   function ready(flag) { document.body.dataset.ready = flag ? "1" : "0"; }
@@ -97,10 +100,43 @@
 
   function progress() {
     const k = Math.min(state.answered + 1, state.n);
-    $("progress").textContent = state.done ? `${state.n} of ${state.n} answered`
-      : `query ${k} of ${state.n}  (${state.answered} answered)`;
-    $("bar-fill").style.width = (100 * state.answered / Math.max(state.n, 1)) + "%";
+    if (A.several && state.budget !== null) {  // the clicks are the budget, not the queries
+      $("progress").textContent = state.done
+        ? `${state.clicks} of ${state.budget} clicks spent (${state.answered} answers)`
+        : `query ${k}: ${state.clicks} of ${state.budget} clicks spent`;
+      $("bar-fill").style.width = Math.min(100, 100 * state.clicks / Math.max(state.budget, 1)) + "%";
+    } else {
+      $("progress").textContent = state.done ? `${state.n} of ${state.n} answered`
+        : `query ${k} of ${state.n}  (${state.answered} answered)`;
+      $("bar-fill").style.width = (100 * state.answered / Math.max(state.n, 1)) + "%";
+    }
     $("undo").disabled = state.last === null;
+  }
+
+  function showPicked() {
+    document.querySelectorAll("button.class").forEach((b) => {
+      const on = picked.has(Number(b.dataset.label));
+      b.classList.toggle("picked", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    if (A.several) {
+      const names = [...picked].map((k) => A.classes[k].name);
+      $("submit").disabled = picked.size === 0;
+      $("picked").textContent = picked.size
+        ? `picked: ${names.join(", ")} (${1 + A.extra * (picked.size - 1)} click${picked.size > 1 || A.extra !== 1 ? "s" : ""})`
+        : "nothing picked yet";
+    }
+  }
+
+  function toggle(k) {
+    if (busy || stale || !current || !state || state.done) return;
+    if (picked.has(k)) picked.delete(k); else picked.add(k);
+    showPicked();
+  }
+
+  // A class button or number key: picks in a multi-class round, answers otherwise.
+  function choose(k) {
+    if (A.several && k !== A.void) toggle(k); else answer([k]);
   }
 
   function render() {
@@ -134,7 +170,9 @@
       `${pct >= 1 ? Math.round(pct) : pct.toFixed(1)}% of the image` +
       (current.n_base > 1 ? ` (${current.n_base} superpixels)` : "");
     document.querySelectorAll("button.class").forEach((b) =>
-      b.classList.toggle("chosen", Number(b.dataset.label) === current.answer));
+      b.classList.toggle("chosen", (current.answer || []).includes(Number(b.dataset.label))));
+    picked.clear();
+    showPicked();
     timer.start(q);
     document.body.dataset.query = String(q);
     if (state.next !== null && state.next !== undefined && state.next !== q) {
@@ -164,11 +202,13 @@
     return r;
   }
 
-  async function answer(label) {
-    if (busy || stale || !current || !state || state.done) return;
+  async function answer(labels) {
+    if (busy || stale || !current || !state || state.done || !labels.length) return;
     const q = current.query;
     const seconds = Math.min(timer.seconds(), 86400);
-    const r = await send("/api/answer", {query: q, label, seconds});
+    const body = {query: q, label: labels[0], seconds};
+    if (A.several) body.labels = labels;
+    const r = await send("/api/answer", body);
     if (stale) return;
     if (r.status === 0) { ready(true); return; }  // not saved: the query stays, its time runs on
     if (r.ok) { timer.forget(q); message(""); state = r.data; } else { message(r.data.error); }
@@ -202,7 +242,7 @@
     clearTimeout(digitTimer);
     const k = Number(digits) - 1;
     digits = "";
-    if (k >= 0 && k < A.classes.length) answer(k);
+    if (k >= 0 && k < A.classes.length) choose(k);
   }
 
   document.querySelectorAll("button.class").forEach((b) => {
@@ -213,9 +253,16 @@
         message("Choose with a click, a number key, or Tab to a button first.");
         return;
       }
-      answer(Number(b.dataset.label));
+      choose(Number(b.dataset.label));
     });
   });
+  if (A.several) {
+    $("submit").addEventListener("click", (e) => {
+      if (e.detail === 0 && focusedAt !== shown) return;  // a stale focus never answers
+      answer([...picked]);
+    });
+    $("submit").addEventListener("focus", () => { focusedAt = shown; });
+  }
   [$("undo"), $("undo-done")].forEach((b) => b.addEventListener("click", () => {
     undo();
     dropFocus();
@@ -231,7 +278,10 @@
     if (state && state.done && !state.finished && e.key === "Enter") {
       e.preventDefault(); finish(); return;
     }
-    if (e.key === "v") { e.preventDefault(); answer(A.void); return; }
+    if (A.several && e.key === "Enter" && picked.size && document.activeElement === $("answers")) {
+      e.preventDefault(); answer([...picked]); return;
+    }
+    if (e.key === "v") { e.preventDefault(); answer([A.void]); return; }
     if (/^[0-9]$/.test(e.key)) {
       // Class numbers start at 1; with 10 or more classes a second digit may follow.
       e.preventDefault();
