@@ -27,4 +27,5 @@ rule all:
         report_path(layout.REPORT_PLOT),
         report_path(layout.REPORT_ROUNDS),
         get_pictures(),
+        get_segmentations(),
     default_target: True

@@ -42,7 +42,14 @@ def test_replay_last_answer_wins_and_undo_takes_back():
 
 def test_check_answer_refuses_what_is_not_an_answer():
     ids = {0, 1, 2}
-    assert check_answer({"query": 1, "label": 6, "seconds": 2.5}, ids, 6) == (1, 6, 2.5)
+    assert check_answer({"query": 1, "label": 6, "seconds": 2.5}, ids, 6) == (1, [6], 2.5)
+    # a multi-class round takes a list of distinct classes; void stands alone
+    assert check_answer({"query": 1, "label": 2, "labels": [2, 0]}, ids, 6, True) == \
+        (1, [2, 0], None)
+    for labels in ([], [2, 2], [1, 6], [7], "2"):
+        with pytest.raises(Refused) as err:
+            check_answer({"query": 1, "label": 1, "labels": labels}, ids, 6, True)
+        assert err.value.status == 400, labels
     for body, status in [({"query": 5, "label": 0}, 404), ({"query": 1, "label": 7}, 400),
                          ({"query": 1, "label": -1}, 400), ({"query": "1", "label": 0}, 400),
                          ({"query": 1, "label": True}, 400), ([1, 2], 400),
@@ -287,6 +294,78 @@ def test_clicking_ground_truth_gives_the_simulated_oracles_files(round0, tmp_pat
         assert got[key].dtype == want[key].dtype
     assert attrs["oracle"] == "human" and attrs["clicks_total"] == sim_attrs["clicks_total"]
     assert attrs["superpixel_spec"] == sim_attrs["superpixel_spec"]
+
+
+@needs_browser
+def test_a_person_names_several_classes_with_mouse_and_keys(round0, tmp_path, driver):
+    """A multi-class round (answer.type multiclass): the person picks every class in the
+    region (a click, or its number key, toggles it), then Enter; each answer costs a click per
+    class named, and the round ends when the budget is spent. Picking what the simulated
+    multi-class oracle names gives its answers, sets and clicks."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from asal.method.answers import AnswerSpec, members
+
+    spec = AnswerSpec(type="multiclass", min_share=0.1)
+    classes = list(json.loads(artifacts.read_attrs(round0["superpixels"])["classes"]))
+    out = tmp_path / "simulated"
+    budget = 7
+    sim = query(queries=round0["queries"], oracle_table=round0["table"], merged=None,
+                labelled=None, classes=classes, round=0, answers=str(out / "answers.csv"),
+                labelled_out=str(out / "labelled.h5"), spec=spec, budget=budget)
+    sim_sets, _ = artifacts.read_table(out / "labelled.h5", "query", ("label_set",))
+    assert (sim["clicks"] > 1).any(), "the round must hold a region of several classes"
+    named = {int(q): [int(c) for c in np.flatnonzero(row)]
+             for q, row in zip(sim["query"], members(_sets_of(sim, classes),
+                                                     len(classes) + 1))}
+    server = h.Server(h.annotate_command(round0, "--spec", json.dumps(spec.as_dict()),
+                                         "--budget", str(budget)))
+    try:
+        driver.get(server.url)
+        keys = ActionChains(driver)
+        for k in range(len(sim)):
+            q = shown_query(driver)
+            labels = named[q]
+            if len(labels) == 1 and labels[0] == len(classes):
+                keys.send_keys("v").perform()
+                continue
+            for c in labels:  # odd queries by the number keys, even ones with the mouse
+                if k % 2:
+                    keys.send_keys(str(c + 1)).perform()
+                else:
+                    click_label(driver, c)
+            picked = driver.find_elements(By.CSS_SELECTOR, "button.class.picked")
+            assert sorted(int(b.get_attribute("data-label")) for b in picked) == sorted(labels)
+            if len(labels) > 1 and not (tmp_path / "several.png").exists():
+                driver.save_screenshot(str(tmp_path / "several.png"))
+                assert "2 clicks" in driver.find_element(By.ID, "picked").text or \
+                    f"{len(labels)} clicks" in driver.find_element(By.ID, "picked").text
+            if k % 2:
+                keys.send_keys(Keys.ENTER).perform()
+            else:
+                driver.find_element(By.ID, "submit").click()
+        h.wait_ready(driver)
+        progress = driver.find_element(By.ID, "progress").text
+        assert f"of {budget} clicks spent" in progress, progress
+        finish_in_page(driver, server)
+    finally:
+        server.kill()
+    human = artifacts.read_csv(round0["answers"])
+    assert human["query"].tolist() == sim["query"].tolist()  # the same queries asked
+    assert human["clicks"].tolist() == sim["clicks"].tolist()
+    assert human["label_names"].tolist() == sim["label_names"].tolist()
+    got, attrs = artifacts.read_table(round0["labelled"], "query", ("label_set",))
+    np.testing.assert_array_equal(got["label_set"], sim_sets["label_set"])
+    assert attrs["clicks_total"] == int(sim["clicks"].sum()) >= budget
+
+
+def _sets_of(answers, classes):
+    """Each answer's label set (bit mask) from its label_names."""
+    names = list(classes) + ["void"]
+    return np.array([sum(1 << names.index(n) for n in row.split("+"))
+                     for row in answers["label_names"]], np.int64)
 
 
 @needs_browser

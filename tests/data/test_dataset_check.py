@@ -69,8 +69,28 @@ def test_a_jpeg_mask_beside_the_missing_png_is_named_with_what_is_wrong(tmp_path
     png.unlink()
     text, ok, _ = check_dataset(open_dataset("folder", root))
     assert not ok
-    assert "labels/img1.png: label map missing for image 'img1'; found img1.jpg beside it" in text
+    assert "labels/img1.png: label map missing for image 'img1'; found labels/img1.jpg" in text
     assert "A JPEG mask is lossy" in text
+
+
+def test_jpeg_masks_in_masks_folder_are_named_and_said_once_with_their_count(tmp_path):
+    """Masks as masks/NAME.jpg: the check names the JPEG (not only the missing
+    labels/NAME.png) and, every image sharing the problem, says it once with the count."""
+    root = binary_folder(tmp_path, [(64, 48)] * 6)
+    (root / "masks").mkdir()
+    for png in sorted((root / "labels").glob("*.png")):
+        cv2.imwrite(str(root / "masks" / (png.stem + ".jpg")),
+                    cv2.imread(str(png), cv2.IMREAD_UNCHANGED))
+        png.unlink()
+    (root / "labels").rmdir()
+    text, ok, _ = check_dataset(open_dataset("folder", root))
+    assert not ok
+    problems = [line for line in text.splitlines() if line.startswith("error:")
+                and "pool split" in line]
+    assert len(problems) == 1, text
+    assert "6 of the 6 images of the pool split" in problems[0]
+    assert "found masks/" in problems[0] and ".jpg" in problems[0]
+    assert "A JPEG mask is lossy" in problems[0] and "(and the same for 5 more)" in problems[0]
 
 
 def test_compression_noise_in_a_mask_is_named_with_the_fix(tmp_path):

@@ -256,3 +256,43 @@ def test_streamed_top_b_in_blocks_equals_whole_pool(function, normalize, budget)
     np.testing.assert_array_equal(kept["rep"], expected)
     np.testing.assert_allclose(got_score, score[expected])
     assert summary.n_candidates == candidate.sum()
+
+
+# ---------------------------------------------------------------- void-aware acquisition
+
+
+def test_void_aware_score_discounts_eq7_by_the_predicted_void_chance_by_hand():
+    # two regions: 10 px predicted class 0 with u 0.5 and no void; 30 px predicted class 1
+    # with u 0.8 and a mean void probability of 0.75. p(0) = 10/40, p(1) = 30/40.
+    stats = {"count": np.array([10, 30]), "u_sum": np.array([5.0, 24.0]),
+             "entropy_sum": np.array([1.0, 1.0]),
+             "pred_hist": np.array([[10, 0], [0, 30]]), "void_sum": np.array([0.0, 22.5])}
+    eq7, _, _ = scores(stats, AcquireSpec(function="classbal_pixel"))
+    np.testing.assert_allclose(eq7, [0.5 * np.exp(-0.25), 0.8 * np.exp(-0.75)])
+    aware, _, _ = scores(stats, AcquireSpec(function="void_aware"))
+    np.testing.assert_allclose(aware, [0.5 * np.exp(-0.25), 0.8 * np.exp(-0.75) * 0.25])
+    squared, _, _ = scores(stats, AcquireSpec(function="void_aware", void_power=2.0))
+    np.testing.assert_allclose(squared, [0.5 * np.exp(-0.25), 0.8 * np.exp(-0.75) * 0.0625])
+    # under eq. 7 the two score close (0.389 and 0.378); the discount cuts the void-looking
+    # region's to a quarter
+    assert aware[1] < eq7[1] / 3
+    # no void output: refused, saying which model has one
+    del stats["void_sum"]
+    with pytest.raises(ValueError, match="feature_head"):
+        scores(stats, AcquireSpec(function="void_aware"))
+
+
+def test_a_score_function_of_ones_own_by_module_and_function(tmp_path, monkeypatch):
+    (tmp_path / "myscores.py").write_text(
+        "import numpy as np\n"
+        "def smallest_first(regions, pool):\n"
+        "    return -regions.count.astype(float)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stats = {"count": np.array([10, 3, 7]), "u_sum": np.zeros(3), "entropy_sum": np.zeros(3),
+             "pred_hist": np.array([[10, 0], [3, 0], [0, 7]])}
+    score, _, _ = scores(stats, AcquireSpec(function="myscores:smallest_first"))
+    assert score.tolist() == [-10.0, -3.0, -7.0]
+    with pytest.raises(Exception, match="no 'nothere'"):
+        AcquireSpec(function="myscores:nothere").score_function
+    with pytest.raises(Exception, match="cannot import module 'nomodule'"):
+        AcquireSpec(function="nomodule:f").score_function

@@ -42,7 +42,7 @@ GPU_RULES = {"predict", "sieve", "train", "evaluate", "features"}
 RESOURCES = {rule: {"runtime": 10 + i, "mem_mb": 400 + 20 * i} for i, rule in enumerate(
     ["synthesize", "superpixelize", "superpixelize_oracle", "oracle_table", "warmup",
      "merge", "acquire", "query", "sieve", "train", "evaluate", "predict", "report", "draw",
-     "features", "check_dataset"])}
+     "features", "check_dataset", "segment"])}
 
 
 @pytest.fixture(scope="module")

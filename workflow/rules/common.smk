@@ -80,6 +80,20 @@ ALLOW_ABSENT = "--allow-absent-classes" if config["dataset"]["allow_absent_class
 # The dataset check's param, and the images' digest: a param of the rules that read images only.
 DATASET_FINGERPRINT, DATASET_IMAGES = parse_time_fingerprint(DATASET_SETTINGS)
 WARMUP_BUDGET = config["warmup_budget"] or config["budget"]
+# segment.images: new images each method's last model segments (rule segment); their files
+# are the rule's inputs, so an added image reruns it.
+SEGMENT_FOLDER = config["segment"]["images"]
+SEGMENT_IMAGES = []
+if SEGMENT_FOLDER:
+    if not os.path.isdir(SEGMENT_FOLDER):
+        raise WorkflowError(f"config: segment.images: {SEGMENT_FOLDER}: no such folder; give "
+                            "the folder of images to segment, or null")
+    SEGMENT_IMAGES = sorted(os.path.join(SEGMENT_FOLDER, f) for f in os.listdir(SEGMENT_FOLDER)
+                            if f.lower().endswith((".png", ".jpg", ".jpeg", ".tif", ".tiff",
+                                                   ".bmp", ".webp")))
+    if not SEGMENT_IMAGES:
+        raise WorkflowError(f"config: segment.images: {SEGMENT_FOLDER}: no image (.png, .jpg, "
+                            "...) in the folder")
 SHARDS = config["compute"]["shards"]  # superpixelize, predict, features: this many jobs
 DEVICE = config["compute"]["device"]
 GPUS = config["compute"]["gpus_per_job"]
@@ -159,6 +173,16 @@ def get_input(stage):
 def get_pictures():
     """Pictures of trial 0: the warm-up, then every round of every method."""
     return INPUTS.pictures()
+
+
+def get_segmentations():
+    """With segment.images: each method's (and Full's) segmentation of them, every trial."""
+    if not SEGMENT_FOLDER:
+        return []
+    return [layout.fill(layout.SEGMENT, experiment=EXP, method=m, trial=t)
+            for m in METHODS + ([layout.FULL] if FULL_ON else [])
+            for t in range(config["trials"])
+            if m != layout.FULL or t < full_trials(config)]
 
 
 # ---------------------------------------------------------------- params

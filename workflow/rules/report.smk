@@ -69,3 +69,29 @@ rule draw:
         "asal draw {params.inputs} --dataset {params.dataset:q} --spec {params.spec:q}"
         " --seed {params.seed} --method {wildcards.method} --trial {wildcards.trial}"
         " --round {wildcards.round} --out {output} > {log} 2>&1"
+
+
+# What the labels were for: each method's last model (and Full's) applied to a folder of new
+# images (segment.images), once the model exists; not part of the benchmark unless asked for.
+rule segment:
+    input:
+        model=lambda wc: INPUTS.last_model(wc.method, wc.trial),
+        images=SEGMENT_IMAGES,
+    output:
+        directory(results(layout.SEGMENT)),
+    wildcard_constraints:
+        method="|".join(re.escape(m) for m in METHODS + [layout.FULL]),
+    params:
+        folder=config["segment"]["images"] or "",
+    threads: 1
+    log:
+        logs("segment", "segment"),
+    benchmark:
+        benchmarks("segment", "segment")
+    resources:
+        **resources_of("segment", "gpu"),
+    conda:
+        "../../envs/asal.yaml"
+    shell:
+        "asal segment {params.folder:q} --model {input.model} --out {output}"
+        " --device {resources.device} --threads {threads} > {log} 2>&1"

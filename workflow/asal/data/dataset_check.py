@@ -8,17 +8,21 @@ check-dataset` says the same up front, with images, sizes and pixels per class a
 
 from __future__ import annotations
 
-from collections import Counter
+import glob
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .datasets import Dataset, DatasetError
+from .files import LABEL_FOLDERS
 from .labelmaps import FOLDER_HINT, VOID, UnmappedValues
 
 SWITCH = "dataset.allow_absent_classes"
-MAX_FILE_PROBLEMS = 10  # file errors listed per split; the rest are counted
+MAX_FILE_PROBLEMS = 10  # lines of file problems per split; the rest are counted
+SAY_ONCE = 3  # files sharing a problem from which it is said once, with their count
 
 
 def class_counts(label: np.ndarray, n_classes: int) -> np.ndarray:
@@ -101,20 +105,23 @@ LOSSY_EXTRA_VALUES = 8
 
 
 def label_beside(path) -> list:
-    """Files named like a missing label map with another extension (a JPEG mask, say)."""
+    """Files named like a missing label map with another extension (a JPEG mask, say), in its
+    folder or in the other folder a folder dataset may keep masks in (labels/, masks/)."""
     path = Path(path)
-    if not path.parent.is_dir():
-        return []
-    return sorted(p for p in path.parent.glob(path.stem + ".*") if p != path)
+    folders = [path.parent]
+    if path.parent.name in LABEL_FOLDERS:
+        folders += [path.parent.parent / f for f in LABEL_FOLDERS if f != path.parent.name]
+    return sorted(p for folder in folders if folder.is_dir()
+                  for p in folder.glob(glob.escape(path.stem) + ".*") if p != path)
 
 
 def _missing_label_message(path, image: str) -> str:
     found = label_beside(path)
     text = f"{path}: label map missing for image {image!r}"
     if found:
-        names = ", ".join(p.name for p in found[:3])
-        text += (f"; found {names} beside it: asal reads label maps as {Path(path).suffix} "
-                 "files only")
+        names = ", ".join(str(p.relative_to(Path(path).parent.parent)) for p in found[:3])
+        text += (f"; found {names}: asal reads label maps as {Path(path).suffix} files "
+                 "only")
         if any(p.suffix.lower() in (".jpg", ".jpeg") for p in found):
             text += (". A JPEG mask is lossy: compression changes the raw values along every "
                      "edge, so save the masks as PNG from their source (converting the JPEG "
@@ -145,6 +152,7 @@ def summarize_split(ds: Dataset, split: str, names: list[str],
     is recorded, not raised, so one run lists every problem. With `labels_optional` (a person
     answers the queries) an image without a label map is counted, not refused."""
     out = SplitSummary(split, len(names), counts=np.zeros(ds.n_classes + 1, np.int64))
+    kinds: dict[str, list[str]] = defaultdict(list)
     for name in names:
         try:
             shape = ds._raw_shape(ds.image_path(name))
@@ -165,14 +173,32 @@ def summarize_split(ds: Dataset, split: str, names: list[str],
                 raise DatasetError(str(err) + _lossy_hint(ds, label_path)) from err
         except DatasetError as err:
             out.n_bad += 1
-            if len(out.problems) < MAX_FILE_PROBLEMS:
-                out.problems.append(str(err))
+            kinds[_shape_of(str(err), name)].append(str(err))
             continue
         out.counts += class_counts(label, ds.n_classes)
-    if out.n_bad > len(out.problems):
-        out.problems.append(f"... and {out.n_bad - len(out.problems)} more bad files in "
-                            f"the {split} split")
+    out.problems = _grouped(kinds, split, len(names))
     return out
+
+
+def _shape_of(message: str, name: str) -> str:
+    """A problem with the image's name taken out: files that share it share one problem."""
+    return re.sub(re.escape(name), "NAME", message)
+
+
+def _grouped(kinds: dict[str, list[str]], split: str, n_images: int) -> list[str]:
+    """One line per kind of problem: a problem many files share is said once, with its
+    count and a few names, not once a file; at most MAX_FILE_PROBLEMS lines."""
+    lines = []
+    for shape, messages in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
+        if len(messages) >= SAY_ONCE:
+            lines.append(f"{len(messages)} of the {n_images} images of the {split} split: "
+                         f"{messages[0]} (and the same for {len(messages) - 1} more)")
+        else:
+            lines += messages
+    if len(lines) > MAX_FILE_PROBLEMS:
+        lines = lines[:MAX_FILE_PROBLEMS] + [f"... and {len(lines) - MAX_FILE_PROBLEMS} more "
+                                             f"problems in the {split} split"]
+    return lines
 
 
 def _sizes(sizes: Counter, shown: int = 3) -> str:

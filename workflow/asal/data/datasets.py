@@ -101,16 +101,7 @@ class Dataset:
         path = self.image_path(name)
         if not path.exists():
             raise DatasetError(f"{path}: image missing (listed in the {self.name} split)")
-        raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise DatasetError(f"{path}: cannot be decoded; the file is corrupt or not an image")
-        if raw.ndim == 2:  # grayscale: replicate so the model always sees 3 channels
-            raw = np.repeat(raw[:, :, None], 3, axis=2)
-        elif raw.shape[2] == 4:  # RGBA/BGRA: alpha carries no class information
-            raw = raw[:, :, :3]
-        if raw.dtype != np.uint8:
-            raise DatasetError(f"{path}: {raw.dtype} pixels; asal expects 8-bit images")
-        image = cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
+        image = read_rgb(path)
         if self._resizes(*image.shape[:2]):
             h, w = self._size(*image.shape[:2])
             shrink = h * w < image.shape[0] * image.shape[1]
@@ -216,6 +207,25 @@ def voc_dataset(files: DatasetFiles) -> Dataset:
                        mapping=values_mapping(len(VOC_CLASSES), range(len(VOC_CLASSES)),
                                               [VOID], "VOC SegmentationClass palette indices "
                                               "are 0..20, void 255"))
+
+
+def read_rgb(path) -> np.ndarray:
+    """An image file as (H, W, 3) uint8 RGB: grey replicated, alpha dropped; a file that is
+    not an 8-bit image is refused, naming it."""
+    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise DatasetError(f"{path}: cannot be decoded; the file is corrupt or not an image")
+    if raw.ndim == 2:  # grayscale: replicate so the model always sees 3 channels
+        raw = np.repeat(raw[:, :, None], 3, axis=2)
+    elif raw.shape[2] == 4:  # RGBA/BGRA: alpha carries no class information
+        raw = raw[:, :, :3]
+    if raw.dtype != np.uint8:
+        raise DatasetError(f"{path}: {raw.dtype} pixels; asal expects 8-bit images")
+    return cv2.cvtColor(raw, cv2.COLOR_BGR2RGB)
+
+
+def default_palette(n: int) -> list:
+    return _default_palette(n)
 
 
 def _default_palette(n: int) -> list:

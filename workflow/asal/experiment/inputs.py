@@ -249,6 +249,14 @@ class Inputs:
             out["oracle_table"] = self.path(layout.ORACLE_TABLE, spx=kind)
         return out
 
+    def last_model(self, method: str, trial) -> str:
+        """A method's model after its last round (Full's, for Full): what segment applies."""
+        if method == layout.FULL:
+            return self.path(layout.full_file("model"), trial=trial)
+        last = self.config["rounds"]
+        source = layout.source_method(method, last, self.superpixel_kind(method))
+        return self.this_round("model", source, trial, last)
+
     def pictures(self) -> list[str]:
         """The picture folders of trial 0: the warm-ups', then every round of every method."""
         folders = [self.path(layout.PICTURES, method=w, trial=0, round=0) for w in self.warmups]

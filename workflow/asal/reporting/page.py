@@ -31,6 +31,8 @@ DIAGNOSTIC_NOTE = (
     "carrying their merged region's dominant label; query purity: the same over the round's "
     "queries; label purity: share of labelled pixels whose label is right; removed wrong / kept "
     "right: share of wrong labelled pixels sieving removed and of right ones it kept; "
+    "clicks on void: share of the round's clicks answered void (paid, teaching nothing); "
+    "clicks per answer: above 1 where an answer names several classes; "
     "confidence right / wrong: the model's mean confidence in the given label.")
 
 
@@ -45,6 +47,8 @@ def _cell(value, kind: str) -> str:
         return f"{float(value):+.1f}"
     if kind == "num":
         return f"{float(value):.1f}"
+    if kind == "num2":
+        return f"{float(value):.2f}"
     return escape(str(value))
 
 
@@ -101,13 +105,18 @@ def diagnostics_table(rounds: pd.DataFrame) -> str:
         shown["confidence"] = [f"{a:.2f} / {b:.2f}" if pd.notna(a) else ""
                                for a, b in zip(shown["confidence_right"],
                                                shown["confidence_wrong"])]
+    if {"round_clicks", "round_queries"} <= set(shown.columns):
+        shown["clicks_per_answer"] = shown["round_clicks"] / shown["round_queries"]
     kinds = {"method": "text", "round": "int", "model_agreement": "pct",
              "merged_purity": "pct", "query_purity": "pct", "label_purity": "pct",
-             "mean_query_size": "int", "sieve_removed_wrong": "pct",
-             "sieve_kept_right": "pct", "confidence": "text", "round_seconds": "int"}
+             "mean_query_size": "int", "void_share": "pct", "clicks_per_answer": "num2",
+             "sieve_removed_wrong": "pct", "sieve_kept_right": "pct", "confidence": "text",
+             "round_seconds": "int"}
     names = {"model_agreement": "agreement %", "merged_purity": "merged purity %",
              "query_purity": "query purity %", "label_purity": "label purity %",
-             "mean_query_size": "query size px", "sieve_removed_wrong": "removed wrong %",
+             "mean_query_size": "query size px", "void_share": "clicks on void %",
+             "clicks_per_answer": "clicks per answer",
+             "sieve_removed_wrong": "removed wrong %",
              "sieve_kept_right": "kept right %", "confidence": "confidence right / wrong",
              "round_seconds": "annotator s"}
     return html_table(shown, kinds, names)

@@ -11,7 +11,8 @@ import pandas as pd
 from ..store.artifacts import atomic_path, write_csv
 
 QUALITY = ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size",
-           "mean_query_base_superpixels", "labelled_pixels", "kept_pixels")
+           "mean_query_base_superpixels", "labelled_pixels", "kept_pixels", "round_clicks",
+           "round_queries", "clicks_on_void")
 # Why a method did what it did (evaluate's diagnostics, from ground truth)
 DIAGNOSTICS = ("model_agreement", "merged_purity", "base_purity", "query_purity",
                "sieve_removed_wrong", "sieve_kept_right", "confidence_right", "confidence_wrong")
@@ -62,7 +63,8 @@ def with_percent_of_full(table: pd.DataFrame) -> pd.DataFrame:
 def round_table(table: pd.DataFrame) -> pd.DataFrame:
     """Per method and round, means over trials: what a reader checks first. Full (no rounds)
     comes last, as one row."""
-    quality = [c for c in ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size")
+    quality = [c for c in ("label_purity", "sieved_purity", "sieve_recall", "mean_query_size",
+                           "round_clicks", "round_queries", "clicks_on_void", "void_share")
                + DIAGNOSTICS if c in table]
     quality += [c for c in TIME if c in table]
     per_class = [c for c in table.columns if c.startswith("queries_")]
@@ -291,7 +293,9 @@ def experiment_figure(kind: str, rows: pd.DataFrame, full: pd.DataFrame,
 def integer_counts(table: pd.DataFrame) -> pd.DataFrame:
     """Counts as integers in a CSV: Full's empty round and clicks make pandas store the
     whole column as floats (`1.0`, `6000.0`), which reads as a measurement, not a count."""
-    counts = [c for c in ("trial", "round", "clicks", "trials") if c in table]
+    counts = [c for c in ("trial", "round", "clicks", "trials", "round_clicks", "round_queries",
+                          "clicks_on_void", "labelled_pixels", "kept_pixels") if c in table
+              and (table[c].dropna() == table[c].dropna().round()).all()]
     return table.astype({c: "Int64" for c in counts})
 
 
@@ -326,6 +330,10 @@ def report(metric_paths: list[str], out_table: str, out_plot: str, title: str = 
         base_method=[info.get(m, {}).get("base", m) for m in table["method"]],
         superpixel_size=[info.get(m, {}).get("size") for m in table["method"]])
     table = with_percent_of_full(table)
+    if {"clicks_on_void", "round_clicks"} <= set(table.columns):
+        # the share of a round's clicks spent on answers of void: paid, teaching nothing
+        table["void_share"] = (table["clicks_on_void"].astype(float)
+                               / table["round_clicks"].astype(float))
     table = table.sort_values(["method", "trial", "round"]).reset_index(drop=True)
     write_csv(out_table, integer_counts(table))
     rounds_only = table[table["method"] != FULL]

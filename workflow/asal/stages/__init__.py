@@ -9,7 +9,8 @@ a module here, a line in COMMANDS and a rule.
 
 # subcommand -> module. Rules gather_superpixels, gather_stats and gather_features share
 # `gather`; train_full and evaluate_full run `train --full` and `evaluate` (method Full); with
-# `oracle: human` rule query runs `annotate`. check-dataset and show are commands, not rules.
+# `oracle: human` rule query runs `annotate`. check-dataset, show, export-labels and
+# export-model are commands, not rules; segment is both.
 COMMANDS = {
     "synthesize": "synthesize",
     "superpixelize": "superpixelize",
@@ -28,6 +29,9 @@ COMMANDS = {
     "evaluate": "evaluate",
     "draw": "draw",
     "report": "report",
+    "segment": "segment",
+    "export-labels": "export_labels",
+    "export-model": "export_model",
     "check-dataset": "check_dataset",
     "show": "show",
 }

@@ -95,11 +95,7 @@ def inputs_from_config(config_paths: list[str], method: str, trial: int, round: 
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
-    with artifacts.atomic_path(path) as tmp:
-        ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise RuntimeError(f"{path}: PNG encoding failed")
-        tmp.write_bytes(buf.tobytes())
+    artifacts.write_png(path, rgb)
 
 
 def default_image(answers) -> str:

@@ -117,7 +117,12 @@ def train(*, dataset: dict, superpixels: str | None = None, sieved: str | None =
         images = [ds.read_image(n) for n in names]
         history = train_network(model, images, targets, spec, order_seed, device,
                                 progress=report, codes=codes)
+    shapes = {tuple(t.shape) for t in targets}
+    # What `asal segment` and `asal export-model` need to use the model on new images: the
+    # size it works at, and the classes' colours.
     meta = {"model": spec.model, "n_classes": ds.n_classes, "classes": list(ds.classes),
+            "palette": np.asarray(ds.palette).tolist(),
+            "image_size": list(next(iter(shapes))) if len(shapes) == 1 else None,
             "round": round, "trial": trial, "seed": seed, "spec": spec.as_dict(),
             "full": full, "asal_version": __version__}
     if spec.uses_features:

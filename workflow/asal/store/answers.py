@@ -95,10 +95,9 @@ def write_answers(queries: pd.DataFrame, answer: np.ndarray, member_ids: np.ndar
                 rows.put(key, lo, block)
         names = list(classes) + ["void"]
         more = {}
-        if label_set is not None:
-            from ..method.answers import members
-
-            named = members(label_set, n_classes + 1)
+        if label_set is not None:  # a bit per label (asal.method.answers), read as names
+            named = (np.asarray(label_set, np.int64)[:, None]
+                     >> np.arange(n_classes + 1)) & 1
             more["label_names"] = ["+".join(names[c] for c in np.flatnonzero(row))
                                    for row in named]
         answers = queries.assign(query_id=qid, label=answer,

@@ -73,6 +73,21 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
+def write_png(path, pixels: np.ndarray) -> None:
+    """A PNG written atomically: (H, W) uint8 as one channel (a class-index map), (H, W, 3)
+    as RGB."""
+    import cv2
+
+    pixels = np.ascontiguousarray(pixels)
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+    with atomic_path(path) as tmp:
+        ok, buf = cv2.imencode(".png", pixels)
+        if not ok:
+            raise RuntimeError(f"{path}: PNG encoding failed")
+        tmp.write_bytes(buf.tobytes())
+
+
 def provenance(stage: str, spec: dict | None = None, seed: int | None = None,
                **extra: Any) -> dict:
     """Attributes recording what made an artifact."""

@@ -58,6 +58,9 @@ REPORT_PAIRED = REPORT_DIR + "/paired.csv"  # per-trial differences to the basel
 REPORT_PURITY = REPORT_DIR + "/purity_vs_size.png"  # query purity against query size
 REPORT_FIGURE = REPORT_DIR + "/figure.png"  # the figure the experiment leads with (report.figure)
 PICTURES = REPORT_DIR + "/pictures/{method}/trial{trial}/round{round}"  # asal draw, one folder
+# asal segment of the config's segment.images with a method's last model: NAME.png (class
+# index) and NAME_overlay.png per image
+SEGMENT = EXPERIMENT + "/segment/{method}/trial{trial}"
 
 
 def report_file(pattern: str, name: str | None = None) -> str:
@@ -95,6 +98,7 @@ JOB_SCOPES = {
     "round_shard": "/{method}/trial{trial}/round{round}.{shard}",  # predict in shards
     "warmup": "/{method}/trial{trial}/round0",  # warmup: round 0 only
     "trial": "/trial{trial}",  # method Full: train_full, evaluate_full
+    "segment": "/{method}/trial{trial}",  # segment: a method's last model on new images
 }
 
 
