@@ -350,7 +350,7 @@ def main(argv=None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(f"# written to {out}; replay a round on the current code, one job at a time: "
-          "benchmarks/camvid_round_replay.py")
+          "benchmarks/probes/camvid_round_replay.py")
 
 
 if __name__ == "__main__":

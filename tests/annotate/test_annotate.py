@@ -297,7 +297,7 @@ def test_clicking_ground_truth_gives_the_simulated_oracles_files(round0, tmp_pat
 
 
 @needs_browser
-def test_a_person_names_several_classes_with_mouse_and_keys(round0, tmp_path, driver):
+def test_a_person_names_several_classes_with_mouse_and_keys(tmp_path, driver):
     """A multi-class round (answer.type multiclass): the person picks every class in the
     region (a click, or its number key, toggles it), then Enter; each answer costs a click per
     class named, and the round ends when the budget is spent. Picking what the simulated
@@ -308,6 +308,8 @@ def test_a_person_names_several_classes_with_mouse_and_keys(round0, tmp_path, dr
 
     from asal.method.answers import AnswerSpec, members
 
+    # 8 warm-up queries, two of which cover two classes at 10% or more: costs 2,1,1,1,1,2,1,1
+    round0 = h.make_round(tmp_path / "r", budget=8)
     spec = AnswerSpec(type="multiclass", min_share=0.1)
     classes = list(json.loads(artifacts.read_attrs(round0["superpixels"])["classes"]))
     out = tmp_path / "simulated"

@@ -90,3 +90,29 @@ def test_a_renamed_key_is_refused_with_its_new_name():
     config["train"]["device"] = "cuda"
     with pytest.raises(ConfigError, match="train.device is now compute.device"):
         checked_config(config)
+
+
+def test_every_schema_default_is_config_yaml_s_value():
+    """One default per key, for real: where config.yaml sets a key that has a schema default,
+    the two agree, so a setting left out of --spec takes what the workflow gives it."""
+    from workflow_helpers import REPO
+
+    from asal.experiment.settings import _resolved, schema
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    differ, unknown = [], []
+
+    def walk(node, value, path):
+        node = _resolved(node)
+        if path and "default" in node and node["default"] != value:
+            differ.append((".".join(path), node["default"], value))
+        if isinstance(value, dict) and "properties" in node:
+            for key, sub in value.items():
+                if key in node["properties"]:
+                    walk(node["properties"][key], sub, path + [key])
+                else:
+                    unknown.append(".".join(path + [key]))
+
+    walk(schema(), config, [])
+    assert not differ, differ
+    assert not unknown, unknown

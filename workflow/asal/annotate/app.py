@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .session import Refused, Round
 
-MAX_BODY = 4096  # bytes: an answer is {"query": k, "label": c, "seconds": s} or with "labels"
+MAX_BODY = 1024  # bytes: an answer is {"query": k, "label": c, "labels": [...], "seconds": s}
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")

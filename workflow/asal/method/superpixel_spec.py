@@ -1,8 +1,11 @@
 """The settings of base superpixels (SeedsSpec), apart from the algorithms so that the
-Snakefile can check them while parsing without loading OpenCV."""
+Snakefile can check them while parsing without loading OpenCV. This module imports nothing
+of `superpixels` (which imports it): the one piece of SEEDS that a spec needs, the request
+that hits the target size, lives here and loads OpenCV only when it is called."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 
@@ -10,6 +13,25 @@ from ..experiment.methods import SEEDS_ONLY, SLIC_ONLY
 from ..experiment.settings import choices, defaults
 
 _DEFAULTS = defaults("superpixels")
+
+
+@functools.lru_cache(maxsize=64)
+def _seeds_request(height, width, size, levels, bins, prior, double_step) -> tuple[int, int]:
+    """(count to ask SEEDS for, grid count it gives) of `SeedsSpec.seeds_request`, cached."""
+    import cv2  # OpenCV only when superpixels are made, never while the Snakefile is parsed
+    import numpy as np
+
+    naive = max(1, round(height * width / size))
+    candidates = sorted({max(1, round(naive * 2 ** (k / 4))) for k in range(-8, 9)})
+    best = None
+    for n in candidates:
+        grid = cv2.ximgproc.createSuperpixelSEEDS(width, height, 3, n, levels, prior, bins,
+                                                  double_step).getNumberOfSuperpixels()
+        miss = abs(np.log(height * width / max(grid, 1)) - np.log(size))
+        key = (round(miss, 9), abs(n - naive))
+        if best is None or key < best[0]:
+            best = (key, n, grid)
+    return best[1], best[2]
 
 
 @dataclass(frozen=True)
@@ -59,8 +81,6 @@ class SeedsSpec:
         The grid count is known as soon as the object is built, before any iteration, so the
         request is picked among nearby candidates by the count they actually give.
         """
-        from .superpixels import _seeds_request  # OpenCV, only when superpixels are made
-
         return _seeds_request(height, width, self.size, self.levels, self.histogram_bins,
                               self.prior, self.double_step)
 

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-import functools
 import cv2
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .superpixel_spec import SeedsSpec
+# Defined without OpenCV, for the Snakefile's checks; superpixel_spec imports nothing from
+# here, so the two modules form no import cycle.
+from .superpixel_spec import SeedsSpec, _seeds_request  # noqa: F401 (re-exported)
 
-__all__ = ["SeedsSpec"]  # defined without OpenCV, for the Snakefile's checks
+__all__ = ["SeedsSpec"]
 
 COLOR_SPACES = {
     # SEEDS builds colour histograms with `histogram_bins` bins per channel over 0..255 for
@@ -27,21 +28,6 @@ COLOR_SPACES = {
 ALGORITHMS = ("seeds", "slic")  # superpixelize_image's two branches
 SLIC_VARIANTS = {"slic": cv2.ximgproc.SLIC, "slico": cv2.ximgproc.SLICO,
                  "mslic": cv2.ximgproc.MSLIC}
-
-
-@functools.lru_cache(maxsize=64)
-def _seeds_request(height, width, size, levels, bins, prior, double_step) -> tuple[int, int]:
-    naive = max(1, round(height * width / size))
-    candidates = sorted({max(1, round(naive * 2 ** (k / 4))) for k in range(-8, 9)})
-    best = None
-    for n in candidates:
-        grid = cv2.ximgproc.createSuperpixelSEEDS(width, height, 3, n, levels, prior, bins,
-                                                  double_step).getNumberOfSuperpixels()
-        miss = abs(np.log(height * width / max(grid, 1)) - np.log(size))
-        key = (round(miss, 9), abs(n - naive))
-        if best is None or key < best[0]:
-            best = (key, n, grid)
-    return best[1], best[2]
 
 
 def equalize_hist(image: np.ndarray) -> np.ndarray:

@@ -13,10 +13,11 @@ from ..store import artifacts
 from ..store.artifacts import provenance
 
 
-def write_superpixels(ds: Dataset, local_map_of, spec: dict, what: str,
+def write_superpixels(*, ds: Dataset, local_map_of, spec: dict, what: str,
                        names_in: list[str], out: str, extra=dict) -> dict:
-    """Superpixel maps, areas and adjacency of some pool images, written image by image.
-    `extra()` gives attributes known only at the end. Returns the file's attributes (the
+    """Superpixel maps, areas and adjacency of some pool images, written image by image:
+    `local_map_of(name)` gives an image's map, `what` names the progress lines. `extra()`
+    gives attributes known only at the end. Returns the file's attributes (the
     writer adds the sizes achieved when it closes)."""
     attrs = provenance("superpixelize", spec, superpixel_spec=spec, classes=list(ds.classes),
                        dataset=ds.identity())

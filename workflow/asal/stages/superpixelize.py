@@ -50,8 +50,8 @@ def superpixelize(*, dataset: dict, spec: superpixels.SeedsSpec, out: str, shard
     if spec.algorithm == "slic":
         extra["region_size"] = spec.slic_region_size()
     attrs = write_superpixels(
-        ds, superpixel_map, {"source": spec.algorithm, **spec.as_dict()}, "superpixelize",
-        ds.pool[lo:hi], out,
+        ds=ds, local_map_of=superpixel_map, spec={"source": spec.algorithm, **spec.as_dict()},
+        what="superpixelize", names_in=ds.pool[lo:hi], out=out,
         extra=lambda: dict(requested_per_image=int(np.median(requested)) if requested else 0,
                            **extra))
     log.info("superpixelize: %s set out with %d superpixels per image (target size %d px); "

@@ -32,8 +32,8 @@ def superpixelize_oracle(*, dataset: dict, out: str) -> dict:
     ds = dataset_from(dataset)
     ds.check_files(ds.pool, labels=True)
     attrs = write_superpixels(
-        ds, lambda name: superpixels.connected_relabel(ds.read_label(name)),
-        {"source": "oracle"}, "superpixelize (oracle)", ds.pool, out)
+        ds=ds, local_map_of=lambda name: superpixels.connected_relabel(ds.read_label(name)),
+        spec={"source": "oracle"}, what="superpixelize (oracle)", names_in=ds.pool, out=out)
     log.info("superpixelize: oracle superpixels, %.1f per image, mean size %.1f px",
              attrs["achieved_per_image"], attrs["achieved_mean_size"])
     return attrs

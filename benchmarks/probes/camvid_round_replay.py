@@ -3,14 +3,14 @@ current code without the workflow's own concurrency.
 
 Each stage job logs its exact command as its first line (asal.cli). This script takes the seven
 jobs of round t of a method and trial from an earlier run's logs (predict(t-1), merge, acquire,
-query, sieve, train, evaluate; see camvid_stage_share.py for why predict(t-1) belongs to round
-t), points every output (--out; query's --answers and --labelled-out; train's --log-out) into a
-temporary folder,
-and runs them in that order, each as its own process as Snakemake would, with the same inputs the
-run used. It prints each job's wall and CPU seconds and the share of everything except train and
-predict. Nothing of the run is overwritten.
+query, sieve, train, evaluate; see benchmarks/camvid_stage_share.py for why predict(t-1)
+belongs to round t), points every output (--out; query's --answers and --labelled-out;
+train's --log-out) into a temporary folder, and runs them in that order, each as its own
+process as Snakemake would, with the same inputs the run used. It prints each job's wall and
+CPU seconds and the share of everything except train and predict. Nothing of the run is
+overwritten.
 
-    .venv/bin/python benchmarks/camvid_round_replay.py --method AMSP+S --trial 0 --round 2
+    .venv/bin/python benchmarks/probes/camvid_round_replay.py --method AMSP+S --trial 0 --round 2
 
 Needs the earlier run's artifacts and logs (results/camvid, results/logs/camvid) and CamVid.
 Takes about as long as one round (~3 minutes on one core, train being most of it).
@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 ORDER = ("predict", "merge", "acquire", "query", "sieve", "train", "evaluate")

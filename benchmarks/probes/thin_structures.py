@@ -4,7 +4,7 @@ class to find (a folder dataset with 0/255 masks, as such data usually comes). E
 trained on every pool pixel (Full) by the pipeline's own stages and scored on the evaluation
 split, beside the majority class predicted everywhere.
 
-    .venv/bin/python benchmarks/thin_structures.py --work /tmp/thin \
+    .venv/bin/python benchmarks/probes/thin_structures.py --work /tmp/thin \
         > benchmarks/results/thin_structures.txt
 
 The frozen ImageNet encoder of the feature head sees a photograph's textures at stride 8 and

@@ -33,8 +33,10 @@ Model: efficientnet_lite0_seg, the CPU default model of the camvid config; the t
 checkpoint where one exists (--model), else freshly built (timing does not depend on the
 weights). Torch runs with --threads threads (1, as the predict rule's `threads: 1`).
 
-    .venv/bin/python benchmarks/predict_overhead.py          # -> results/predict_overhead.txt
-    .venv/bin/python benchmarks/predict_overhead.py --quick  # -> results/predict_overhead_quick.txt
+    .venv/bin/python benchmarks/probes/predict_overhead.py          # -> predict_overhead.txt
+    .venv/bin/python benchmarks/probes/predict_overhead.py --quick  # -> predict_overhead_quick.txt
+
+(both in benchmarks/results/)
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 DEFAULT_MODEL = ROOT / "results" / "camvid" / "SP" / "trial0" / "round4" / "model.pt"

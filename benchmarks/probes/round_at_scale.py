@@ -1,7 +1,7 @@
 """Merge, acquire and query of one round on a synthetic Cityscapes-size pool: time and peak
 memory of each stage, each run as its own process, at one or more pool scales.
 
-    .venv/bin/python benchmarks/round_at_scale.py --scales 1 4
+    .venv/bin/python benchmarks/probes/round_at_scale.py --scales 1 4
 
 Scale 1 is Cityscapes: 2975 images x 8192 base superpixels (a 64 x 128 grid with SEEDS-like
 diagonal contacts, about 6 neighbours each), 19 classes, 0.8% of the pool labelled in earlier
@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "workflow"))
 
 FILES = ("superpixels", "stats", "oracle", "labelled")

@@ -23,8 +23,10 @@ Then the real stage CLI (`asal superpixelize`, one job and --shard/--shards jobs
 `asal gather --stage superpixelize`) runs on the same small pool, and every array of the
 results is compared byte for byte (also against the in-process one-image shards, gathered).
 
-    .venv/bin/python benchmarks/superpixelize_vs_seeds.py --repeat 2   # 5 images at 2048x1024, ~9 min
-    .venv/bin/python benchmarks/superpixelize_vs_seeds.py --quick   # 3 images at 512x256
+    .venv/bin/python benchmarks/probes/superpixelize_vs_seeds.py --repeat 2
+    .venv/bin/python benchmarks/probes/superpixelize_vs_seeds.py --quick
+
+(5 images at 2048x1024, about 9 min; --quick: 3 images at 512x256)
 
 Prints its figures and writes them to benchmarks/results/superpixelize_vs_seeds[_quick].txt.
 """
@@ -43,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 import cv2  # noqa: E402

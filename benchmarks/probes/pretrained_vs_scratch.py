@@ -8,7 +8,8 @@ batch size, and is scored on all validation images with the pipeline's confusion
 Each run is a separate single-threaded process (as the workflow's train jobs run with
 train.threads: 1); --jobs of them run at once.
 
-    .venv/bin/python benchmarks/pretrained_vs_scratch.py > benchmarks/results/pretrained_vs_scratch.txt
+    .venv/bin/python benchmarks/probes/pretrained_vs_scratch.py \
+        > benchmarks/results/pretrained_vs_scratch.txt
 
 Needs ../shared/data/camvid (or --root). Prints the settings, one line per run, and a table.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 DEFAULT_RUNS = ("efficientnet_lite0_seg:pretrained", "efficientnet_lite0_seg:scratch",
@@ -148,7 +149,7 @@ def main(argv=None) -> None:
     h, w = ds.read_image(ds.pool[0]).shape[:2]
     targets, summary = sparse_labels(ds, args.sp_size, args.fraction, seed=12345)
     print("# pretrained vs scratch on CamVid, the pipeline's train loop and IoU code")
-    print("# command: .venv/bin/python benchmarks/pretrained_vs_scratch.py "
+    print("# command: .venv/bin/python benchmarks/probes/pretrained_vs_scratch.py "
           + " ".join(sys.argv[1:] if argv is None else argv))
     print(f"# machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"torch {torch.__version__}, load average at start "

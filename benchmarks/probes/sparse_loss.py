@@ -7,7 +7,7 @@ The two routes compute the same loss and gradients up to the order of floating-p
 the weights drift apart by rounding only; what this measures is how far that drift moves mIoU,
 and the CPU time each route spends per step.
 
-    .venv/bin/python benchmarks/sparse_loss.py --experiment results/camvid \
+    .venv/bin/python benchmarks/probes/sparse_loss.py --experiment results/camvid \
         --dataset '{"name": "camvid", "root": "../shared/data/camvid", "resize": 0.5}' \
         --rounds warmup/trial0/round0 SP/trial0/round2 AMSP+S/trial1/round4 --iterations 300
 

@@ -1,7 +1,7 @@
 """Adaptive merging of ONE Cityscapes-sized image: asal against the authors' per-superpixel code.
 
-    .venv/bin/python benchmarks/merge_one_image.py            # 1024x2048, ~8192 superpixels
-    .venv/bin/python benchmarks/merge_one_image.py --quick    # 256x512, a few seconds
+    .venv/bin/python benchmarks/probes/merge_one_image.py            # 1024x2048, ~8192 superpixels
+    .venv/bin/python benchmarks/probes/merge_one_image.py --quick    # 256x512, a few seconds
 
 Input: one CamVid pool image (../shared/data/camvid, or --root) resized to 2048x1024 with cv2, or a
 synthetic scene from asal.data.synthetic when CamVid is absent; base superpixels from asal's own
@@ -55,7 +55,7 @@ import networkx as nx
 import numpy as np
 from scipy.special import rel_entr
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from asal.method import merging, statistics, superpixels
