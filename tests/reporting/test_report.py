@@ -108,13 +108,20 @@ def test_csv_tables_write_counts_as_integers_beside_full(tmp_path):
     out = _report(tmp_path, _metrics_files(tmp_path, [
         {"method": method, "trial": trial, "round": rnd,
          "clicks": None if rnd is None else 10 * (rnd + 1), "miou": miou,
-         "pixel_accuracy": 0.9, "iou": {"road": miou}}
+         "pixel_accuracy": 0.9, "iou": {"road": miou},
+         **({} if method == "Full" else {"queries_per_class": {"road": 7, "void": 3},
+                                         "round_clicks": 10, "round_queries": 10,
+                                         "clicks_on_void": 3})}
         for method, trial, rnd, miou in [("warmup", 0, 0, 0.5), ("SP", 0, 1, 0.6),
                                          ("Full", 0, None, 0.8)]]))
     metrics = pd.read_csv(out / "metrics.csv", dtype=str, keep_default_na=False)
     sp = metrics[metrics["method"] == "SP"]  # the warm-up repeated as its round 0
     assert sp["round"].tolist() == ["0", "1"] and sp["clicks"].tolist() == ["10", "20"]
     assert sp["trial"].tolist() == ["0", "0"]
+    # counts of queries, clicks and void answers too; the void share is a share
+    for column in ("queries_road", "queries_void", "round_clicks", "clicks_on_void"):
+        assert all(v.isdigit() for v in sp[column]), (column, sp[column].tolist())
+    assert sp["void_share"].tolist() == ["0.3", "0.3"]
     full = metrics[metrics["method"] == "Full"].iloc[0]
     assert (full["round"], full["clicks"]) == ("", "")
     rounds = pd.read_csv(out / "rounds.csv", dtype=str, keep_default_na=False)

@@ -313,8 +313,9 @@ def warnings(table: pd.DataFrame, trivial: float | None, trivial_class: str | No
                        f"mIoU, only {gap:.1f} points above predicting the pool's majority "
                        f"class ({trivial_class}) everywhere ({100 * trivial:.1f}%): the model "
                        "learns little of this data as set up, so differences between methods "
-                       "mean little. Try another model (train.model; see the README, When "
-                       "your data is not CamVid), a larger image size or more iterations.")
+                       "mean little. Try another model (train.model; see docs/configuration.md, "
+                       "When your data is not CamVid), a larger image size or more "
+                       "iterations.")
     rounds = table[(table["method"] != FULL) & table["round"].notna()]
     iou = [c for c in table.columns if c.startswith("iou_")]
     for method, part in rounds.groupby("method", sort=False):

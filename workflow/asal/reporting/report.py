@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from ..store.artifacts import atomic_path, write_csv
 
@@ -19,6 +20,9 @@ DIAGNOSTICS = ("model_agreement", "merged_purity", "base_purity", "query_purity"
 PERCENT = ("label_purity", "sieved_purity", "sieve_recall", "model_agreement", "merged_purity",
            "base_purity", "query_purity", "sieve_removed_wrong", "sieve_kept_right")
 FULL = "Full"
+# Counts, written as integers wherever every value is whole (a mean over trials may not be).
+COUNTS = ("trial", "round", "clicks", "trials", "round_clicks", "round_queries",
+          "clicks_on_void", "labelled_pixels", "kept_pixels", "superpixel_size")
 # Written by evaluate for a human oracle only: annotator seconds this round and so far.
 TIME = ("round_seconds", "annotation_seconds")
 
@@ -293,8 +297,8 @@ def experiment_figure(kind: str, rows: pd.DataFrame, full: pd.DataFrame,
 def integer_counts(table: pd.DataFrame) -> pd.DataFrame:
     """Counts as integers in a CSV: Full's empty round and clicks make pandas store the
     whole column as floats (`1.0`, `6000.0`), which reads as a measurement, not a count."""
-    counts = [c for c in ("trial", "round", "clicks", "trials", "round_clicks", "round_queries",
-                          "clicks_on_void", "labelled_pixels", "kept_pixels") if c in table
+    counts = [c for c in table.columns
+              if (c in COUNTS or c.startswith("queries_")) and is_numeric_dtype(table[c])
               and (table[c].dropna() == table[c].dropna().round()).all()]
     return table.astype({c: "Int64" for c in counts})
 
