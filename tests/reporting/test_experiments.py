@@ -114,3 +114,14 @@ def test_warnings_for_a_ceiling_near_the_trivial_predictor_and_a_falling_class()
     assert warned == ["A: the IoU of sky falls in every round (mean over trials, rounds 0 to "
                       "2): look at its queries and sieved labels in the pictures (a class "
                       "drowned by merged regions of another, or labels sieved away)."]
+
+
+def test_a_method_of_another_size_pairs_with_the_baseline_at_equal_clicks():
+    info = {"SP": {"base": "SP", "size": 16}, "AMSP+S": {"base": "AMSP+S", "size": 16},
+            "SP+S-64px": {"base": "SP+S-64px", "size": 64}}
+    assert experiments.baselines(["SP", "AMSP+S", "SP+S-64px"], "SP", info) == \
+        {"AMSP+S": "SP", "SP+S-64px": "SP"}
+    # a size sweep keeps each size's own baseline
+    sweep = {"SP": {"base": "SP", "size": 16}, "SP@64px": {"base": "SP", "size": 64},
+             "AMSP+S@64px": {"base": "AMSP+S", "size": 64}}
+    assert experiments.baselines(list(sweep), "SP", sweep) == {"AMSP+S@64px": "SP@64px"}

@@ -137,7 +137,8 @@ def verdict_lines(rows: pd.DataFrame) -> list[str]:
 def baselines(methods: list[str], baseline: str | None,
               info: dict[str, dict]) -> dict[str, str]:
     """Each method's baseline: the report's baseline run on the same base superpixel size
-    (in a size sweep, AMSP+S@16px is paired with SP@16px)."""
+    (in a size sweep, AMSP+S@16px is paired with SP@16px), else the baseline itself (a
+    method of its own size is compared with it at equal clicks)."""
     if baseline is None:
         return {}
     by_base_size = {(info.get(m, {}).get("base", m), info.get(m, {}).get("size")): m
@@ -145,7 +146,8 @@ def baselines(methods: list[str], baseline: str | None,
     out = {}
     for m in methods:
         size = info.get(m, {}).get("size")
-        partner = by_base_size.get((baseline, size))
+        partner = by_base_size.get((baseline, size),
+                                   baseline if baseline in methods else None)
         if partner is not None and partner != m:
             out[m] = partner
     return out
