@@ -135,6 +135,11 @@ def test_exported_torchscript_gives_segments_argmax(run, tmp_path):
         got = net(x)[0].argmax(0).numpy()
     np.testing.assert_array_equal(got, _png(tmp_path / "seg" / image.name))
     assert card["classes"][0] and card["model"] == "feature_head"
+    # ONNX beside it, where the onnx package lets torch export it: the same classes
+    ort = pytest.importorskip("onnxruntime", reason="pip install onnxruntime (test extras)")
+    assert card["onnx"] == str(tmp_path / "m.onnx")
+    logits = ort.InferenceSession(card["onnx"]).run(None, {"rgb": x.numpy()})[0]
+    assert (logits[0].argmax(0) == got).mean() > 0.999
 
 
 def test_rule_segment_is_planned_from_the_config(tmp_path):

@@ -296,10 +296,22 @@ def load_checkpoint(path, n_classes: int, device: str = "cpu") -> tuple[nn.Modul
     if meta["n_classes"] != n_classes:
         raise ValueError(f"{path}: checkpoint predicts {meta['n_classes']} classes but the "
                          f"dataset has {n_classes}; it belongs to another dataset or config")
-    # A head saved before the void probe existed has none.
-    probe = any(k.startswith("void_probe.") for k in blob["state_dict"])
+    # A head saved before the void output existed has none; one saved with an earlier form of
+    # it (a probe on the fused features) keeps its class head and loses its void output.
+    state = blob["state_dict"]
+    probe = any(k.startswith("void_probe.") for k in state)
     model = build_model(meta["model"], n_classes, encoder=meta.get("encoder"), void_probe=probe)
-    model.load_state_dict(blob["state_dict"])
+    try:
+        model.load_state_dict(state)
+    except RuntimeError:
+        if not probe:
+            raise
+        log.warning("%s: its void output is of an earlier form; loading its class head only",
+                    path)
+        model = build_model(meta["model"], n_classes, encoder=meta.get("encoder"),
+                            void_probe=False)
+        model.load_state_dict({k: v for k, v in state.items()
+                               if not k.startswith("void_probe.")})
     return model.to(device).eval(), meta
 
 
