@@ -63,8 +63,9 @@ def main() -> None:
         print(f"mean difference over the rounds after the warm-up: "
               f"{100 * rounds['diff_mean'].mean():+.2f} points")
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)
+        from asal.store.artifacts import write_csv
+
+        write_csv(args.out, table)
 
 
 if __name__ == "__main__":

@@ -43,9 +43,10 @@ def run(ref: str, work: Path, config: str, trials: int, cores: int) -> tuple[Pat
            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     load = os.getloadavg()[0]
     start = time.monotonic()
-    proc = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "--configfile",
-                           config, str(override), "--cores", str(cores)], cwd=tree, env=env,
-                          stdout=open(work / "snakemake.log", "w"), stderr=subprocess.STDOUT)
+    with open(work / "snakemake.log", "w") as out:
+        proc = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "--configfile",
+                               config, str(override), "--cores", str(cores)], cwd=tree,
+                              env=env, stdout=out, stderr=subprocess.STDOUT)
     wall = time.monotonic() - start
     print(f"# {ref} ({subprocess.check_output(['git', '-C', str(tree), 'rev-parse', '--short', 'HEAD'], text=True).strip()}), "
           f"{config}, {trials} trial(s), --cores {cores}: exit {proc.returncode}, "
@@ -90,7 +91,9 @@ def main() -> None:
     p.add_argument("--ref", default="HEAD", help="commit to measure")
     p.add_argument("--work", type=Path, default=Path("/tmp/trial_cost"))
     p.add_argument("--config", default="workflow/configs/paper/fig3_clicks.yaml")
-    p.add_argument("--trials", type=int, default=1)
+    p.add_argument("--trials", type=int, default=None,
+                   help="trials to run (default 1); with --summarise, the first trials to "
+                        "count (default all)")
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--summarise", type=Path, default=None,
                    help="only summarise a finished run's folder (the worktree it ran in)")
@@ -99,7 +102,7 @@ def main() -> None:
     if args.summarise is not None:
         summarise(args.summarise, args.wall, args.trials)
         return
-    tree, wall = run(args.ref, args.work, args.config, args.trials, args.cores)
+    tree, wall = run(args.ref, args.work, args.config, args.trials or 1, args.cores)
     summarise(tree, wall, args.trials)
 
 

@@ -115,8 +115,10 @@ def main() -> None:
         finally:
             server.kill()
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), image, [cv2.IMWRITE_JPEG_QUALITY, 82])
+    from asal.store.artifacts import atomic_path
+
+    with atomic_path(args.out) as tmp:
+        tmp.write_bytes(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 82])[1].tobytes())
     print(f"{args.out}: query {target + 1} of the round, classes "
           + ", ".join(json.dumps(int(c)) for c in np.flatnonzero(named[target][:-1])))
 

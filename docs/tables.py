@@ -54,6 +54,14 @@ def pair(paired: pd.DataFrame, method: str, rnd: int, baseline: str | None = Non
     return None if hit.empty else hit.iloc[0]
 
 
+def _count(row, key: str) -> str:
+    return "" if row is None or pd.isna(row.get(key)) else f"{int(row[key])}"
+
+
+def _num(row, key: str, scale: float = 1.0) -> str:
+    return "" if row is None or pd.isna(row.get(key)) else f"{scale * float(row[key]):.1f}"
+
+
 def markdown(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -84,7 +92,7 @@ def clicks_table(report: str, baseline: str = "SP") -> str:
         row = [method] + [rng(mine.loc[mine["round"] == r, "miou"]) for r in rounds]
         p = pair(paired, method, last, baseline)
         row += ["baseline", "", ""] if method == baseline else \
-            [interval(p), f"{100 * p['diff_sd']:.1f}", f"{int(p['trials_for_1pt'])}"]
+            [interval(p), _num(p, "diff_sd", 100), _count(p, "trials_for_1pt")]
         out.append(row)
     full = metrics[metrics["method"] == "Full"]
     if len(full):
@@ -132,7 +140,7 @@ def method_rows_table(report: str, second: str | None = None, paper: dict | None
         if second:
             row.append("baseline" if method == second else
                        interval(pair(paired, method, last, second)))
-        row.append("" if p is None else f"{int(p['trials_for_1pt'])}")
+        row.append(_count(p, "trials_for_1pt"))
         void = after["clicks_on_void"].sum() / after["round_clicks"].sum() \
             if "clicks_on_void" in after else float("nan")
         row += [f"{100 * void:.1f}", f"{(final['labelled_pixels'] / final['clicks']).mean():.1f}",
@@ -200,7 +208,9 @@ def copy(run: Path) -> None:
         if folder.is_dir() and (folder / "metrics.csv").exists() and folder.name in TABLES:
             (RESULTS / folder.name).mkdir(parents=True, exist_ok=True)
             for name in REPORT_FILES:
-                shutil.copy(folder / name, RESULTS / folder.name / name)
+                tmp = RESULTS / folder.name / f".{name}.tmp"
+                shutil.copy(folder / name, tmp)
+                tmp.replace(RESULTS / folder.name / name)
             print(f"copied {folder}")
 
 
@@ -222,7 +232,9 @@ def main() -> int:
             sys.stdout.writelines(difflib.unified_diff(
                 old.splitlines(True), new.splitlines(True), str(page), str(page) + " (tables)"))
         else:
-            page.write_text(new)
+            tmp = page.with_suffix(".md.tmp")
+            tmp.write_text(new)
+            tmp.replace(page)  # atomically: a page is never half written
             print(f"rewrote the tables of {page.relative_to(DOCS.parent)}")
     return 1 if stale else 0
 

@@ -15,6 +15,10 @@ PAGES = [REPO / "README.md"] + sorted((REPO / "docs").glob("*.md")) + \
 
 
 def test_result_tables_are_written_from_the_report_files():
+    sys.path.insert(0, str(REPO / "docs"))
+    import tables
+
+    assert tables.pages(), "no docs page holds a <!-- table NAME --> block"
     proc = subprocess.run([sys.executable, str(REPO / "docs" / "tables.py"), "--check"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, "run python docs/tables.py:\n" + proc.stdout[-3000:] + \

@@ -60,7 +60,6 @@ def test_coded_targets_mark_sets_and_void_answers():
     # codes: class 1 at pixel 0; C + 0 = 3 for the set at pixel 2; void in the right column
     np.testing.assert_array_equal(t.maps[0], [[1, 254], [3, 254]])
     assert t.sets.tolist() == [[True, False, True]]
-    assert t.has_void
     # without sets and void answers: asal's earlier sparse targets, byte for byte
     del sieved["label_set"]
     plain = coded_targets(SP, sieved, 3)

@@ -222,7 +222,7 @@ def test_select_top_ties_only_reorder_tied_items():
 @pytest.mark.parametrize("budget", [1, 3, 40])
 def test_streamed_top_b_in_blocks_equals_whole_pool(function, normalize, budget):
     # 600 regions in 30 blocks of 20, 3 classes; u and entropy on a coarse grid so that many
-    # regions tie (only the seeded keys order them) and the per-class floors are hit often.
+    # regions tie (only the seeded keys order them) and the buffer is cut back often.
     rng = np.random.default_rng(7)
     n, n_classes = 600, 3
     count = rng.integers(1, 50, n)

@@ -57,8 +57,37 @@ def test_answers_stop_when_the_clicks_are_spent():
     assert n == 3 and clicks.tolist() == [1, 1, 1]
 
 
-def test_an_answer_type_must_name_a_label_and_cost_a_click():
+def test_the_dominant_answer_takes_any_number_of_classes():
+    # 150 classes (ADE20K) and void: a bit mask would not hold them; the label is enough
+    hist = np.zeros((3, 151), np.int64)
+    hist[0, 149], hist[1, 150], hist[2, 3] = 5, 9, 2
+    sets, clicks, label, n = answer_queries(hist, AnswerSpec(), budget=3)
+    assert sets is None and label.tolist() == [149, 150, 3] and clicks.tolist() == [1, 1, 1]
+    with pytest.raises(ValueError, match="up to 62 classes"):
+        answer_queries(hist, AnswerSpec(type="multiclass"))
+
+
+def test_no_query_and_no_click():
+    empty = np.zeros((0, 4), np.int64)
+    for spec in (AnswerSpec(), AnswerSpec(type="multiclass")):
+        _, clicks, label, n = answer_queries(empty, spec, budget=5)
+        assert n == 0 and len(clicks) == len(label) == 0
+    with pytest.raises(ValueError, match="at least one click"):
+        answer_queries(HIST, AnswerSpec(), budget=0)
+
+
+def test_an_answer_type_must_name_a_label_and_cost_a_click(monkeypatch):
     with pytest.raises(ValueError, match="min_share"):
         AnswerSpec(min_share=0.0)
     with pytest.raises(ValueError, match="unknown"):
         AnswerSpec(type="nosuchtype")
+    from asal.method import answers
+
+    spec = AnswerSpec(type="multiclass")
+    for bad, says in [(lambda h, s: (np.zeros(len(h), np.int64), np.ones(len(h))), "no label"),
+                      (lambda h, s: (np.full(len(h), 1 << 4), np.ones(len(h))), "beyond"),
+                      (lambda h, s: (np.ones(len(h), np.int64), np.zeros(len(h))), "one click"),
+                      (lambda h, s: (np.ones(2, np.int64), np.ones(2)), "one label set")]:
+        monkeypatch.setitem(answers.BUILTIN_ANSWERS, "multiclass", bad)
+        with pytest.raises(ValueError, match=says):
+            answer_queries(HIST, spec)

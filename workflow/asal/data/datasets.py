@@ -175,7 +175,7 @@ def folder_dataset(files: DatasetFiles) -> Dataset:
         raise DatasetError(f"{meta_path}: must be a JSON object with a 'classes' list")
     mapping = mapping_from_meta(meta, meta_path)
     classes = tuple(meta["classes"])
-    palette = meta.get("palette") or meta.get("colors") or _default_palette(len(classes))
+    palette = meta.get("palette") or meta.get("colors") or default_palette(len(classes))
     palette = np.array(palette, dtype=np.uint8)
     if palette.shape != (len(classes), 3):
         raise DatasetError(f"{meta_path}: \"palette\" must list one [r, g, b] per class "
@@ -225,10 +225,6 @@ def read_rgb(path) -> np.ndarray:
 
 
 def default_palette(n: int) -> list:
-    return _default_palette(n)
-
-
-def _default_palette(n: int) -> list:
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, size=(n, 3)).tolist()
 

@@ -24,9 +24,12 @@ def is_reference(name: str) -> bool:
     return isinstance(name, str) and ":" in name
 
 
-def resolve(name: str, builtins: dict[str, Callable], setting: str) -> Callable:
+def resolve(name: str, builtins: dict[str, Callable], setting: str,
+            where: str = "") -> Callable:
     """The function a setting names: a built-in, `module:function`, or an entry point of the
-    setting's group. Errors name the setting and say what to fix."""
+    setting's group. Errors name the setting (after `where`, such as
+    method_definitions.M.) and say what to fix."""
+    point, setting = setting, where + setting
     if name in builtins:
         return builtins[name]
     if is_reference(name):
@@ -46,14 +49,14 @@ def resolve(name: str, builtins: dict[str, Callable], setting: str) -> Callable:
         if not callable(target):
             raise ConfigError(f"{setting}: {name!r} is not a function")
         return target
-    group = GROUPS.get(setting)
+    group = GROUPS.get(point)
     if group is not None:
         from importlib.metadata import entry_points
 
         found = [ep for ep in entry_points(group=group) if ep.name == name]
         if found:
             return found[0].load()
-    known = sorted(builtins or BUILTIN_NAMES.get(setting, ()))
+    known = sorted(builtins or BUILTIN_NAMES.get(point, ()))
     raise ConfigError(f"{setting}: unknown {name!r}; use one of {known}, a function of your "
                       f"own as 'module:function', or an entry point of group {group!r}")
 
@@ -77,4 +80,4 @@ def check_config(config: dict, methods: dict[str, dict]) -> None:
             section, key = setting.split(".")
             name = (source.get(section) or {}).get(key)
             if name is not None and name not in names:
-                resolve(name, {}, f"{prefix}{setting}")
+                resolve(name, {}, setting, where=prefix)

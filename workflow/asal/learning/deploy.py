@@ -47,20 +47,20 @@ class WholeNetwork(nn.Module):
 
 def load_whole(model_path, device: str = "cpu") -> tuple[WholeNetwork, dict]:
     """The checkpoint's network from pixels, and its meta (classes, model, image_size...)."""
-    blob_meta = torch.load(model_path, map_location="cpu", weights_only=False)["meta"]
-    model, meta = load_checkpoint(model_path, blob_meta["n_classes"], device)
+    model, meta = load_checkpoint(model_path, None, device)
     return WholeNetwork(model, meta).to(device).eval(), meta
 
 
-def model_size(meta: dict, size: tuple[int, int] | None = None) -> tuple[int, int]:
+def model_size(meta: dict, size: tuple[int, int] | None = None,
+               model_path: str = "the checkpoint") -> tuple[int, int]:
     """(H, W) the model works at: its training images' size, or `size` for a checkpoint
     saved before asal recorded it."""
     if size is not None:
         return int(size[0]), int(size[1])
     if meta.get("image_size"):
         return tuple(int(x) for x in meta["image_size"])
-    raise ValueError("this checkpoint does not record its image size (saved by an older "
-                     "asal): give --size W H, the size of the pool images it was trained on")
+    raise ValueError(f"{model_path} does not record its image size (saved by an older asal): "
+                     "give --size W H, the size of the pool images it was trained on")
 
 
 @torch.no_grad()
@@ -69,8 +69,9 @@ def segment_image(net: WholeNetwork, image: np.ndarray, size: tuple[int, int],
     """Class index (H, W) uint8 of an RGB image of any size: resized to the model's size,
     run, and the logits brought back bilinearly to the image's own size."""
     h, w = image.shape[:2]
+    shrink = size[0] * size[1] < h * w  # as the dataset reader resizes (area down, linear up)
     small = image if (h, w) == tuple(size) else cv2.resize(
-        image, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+        image, (size[1], size[0]), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     x = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)[None].float().to(device)
     logits = net(x)
     if (h, w) != tuple(size):

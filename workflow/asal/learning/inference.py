@@ -63,15 +63,18 @@ class Predictor:
         """Whether the model has a void output (a feature head trained by this version)."""
         return getattr(self.model, "void_probe", None) is not None
 
+    def _chunks(self, names):
+        names = list(names)
+        for start in range(0, len(names), self.batch_size):
+            yield names[start:start + self.batch_size]
+
     def probs_with_void(self, names) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(class probabilities, void probability (H, W)) of each named image, in order."""
         from .training import predict_with_void_from_features
 
         if not self.has_void:
             raise ValueError(f"{self.meta['model']}: this model has no void output")
-        names = list(names)
-        for start in range(0, len(names), self.batch_size):
-            chunk = names[start:start + self.batch_size]
+        for chunk in self._chunks(names):
             yield from predict_with_void_from_features(
                 self.model, self.features.rows(chunk, self.model.TAPS),
                 self.features.image_shape, self.device)
@@ -80,13 +83,11 @@ class Predictor:
         """Probabilities of each named image, in order, a batch at a time."""
         from .training import predict_probabilities, predict_probabilities_from_features
 
-        names = list(names)
-        for start in range(0, len(names), self.batch_size):
-            chunk = names[start:start + self.batch_size]
+        for chunk in self._chunks(names):
             if self.features is not None:
                 yield from predict_probabilities_from_features(
-                    self.model, self.features.rows(chunk, self.model.TAPS), self.features.image_shape,
-                    self.device)
+                    self.model, self.features.rows(chunk, self.model.TAPS),
+                    self.features.image_shape, self.device)
             else:
                 images = [self.ds.read_image(n) for n in chunk]
                 yield from predict_probabilities(self.model, images, self.device,

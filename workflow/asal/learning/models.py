@@ -282,8 +282,9 @@ def save_checkpoint(path, model: nn.Module, meta: dict) -> None:
         torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
 
 
-def load_checkpoint(path, n_classes: int, device: str = "cpu") -> tuple[nn.Module, dict]:
-    """Rebuild the network a checkpoint was trained as; refuse a class-count mismatch."""
+def load_checkpoint(path, n_classes: int | None, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """Rebuild the network a checkpoint was trained as; refuse a class-count mismatch
+    (`n_classes` None: take the checkpoint's own)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: checkpoint missing; run the train stage first")
@@ -293,6 +294,7 @@ def load_checkpoint(path, n_classes: int, device: str = "cpu") -> tuple[nn.Modul
         raise RuntimeError(f"{path}: unreadable checkpoint ({err}); delete it and rerun "
                            "train") from err
     meta = blob["meta"]
+    n_classes = meta["n_classes"] if n_classes is None else n_classes
     if meta["n_classes"] != n_classes:
         raise ValueError(f"{path}: checkpoint predicts {meta['n_classes']} classes but the "
                          f"dataset has {n_classes}; it belongs to another dataset or config")

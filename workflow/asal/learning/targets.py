@@ -27,15 +27,13 @@ class Targets:
     void_code: int
     sets: np.ndarray | None  # (n_sets, C) bool: the classes code C + k allows
 
-    @property
-    def has_void(self) -> bool:
-        return any((m == self.void_code).any() for m in self.maps.values())
-
 
 def coded_targets(sp, sieved: dict, n_classes: int,
                   void_superpixel: np.ndarray | None = None) -> Targets:
     """Per pool image with a kept labelled pixel, its code map; `void_superpixel` (bool per
-    base superpixel, the regions answered void) marks their pixels in those images."""
+    base superpixel, the regions answered void) marks their pixels in those images. Void
+    answers in an image without a kept class pixel train nothing: adding that image would
+    change which images the class head's batches are drawn from."""
     keep = np.asarray(sieved["kept"], bool)
     pixel = np.asarray(sieved["pixel"])[keep]
     code = np.asarray(sieved["label"])[keep].astype(np.int64)

@@ -91,13 +91,16 @@ def train(model: nn.Module, images: list[np.ndarray], targets: list[np.ndarray],
     def loss_of_next_batch():
         x, y = next(batches)
         xt = to_tensor(x).to(device)
+        if codes is not None and sets is None:  # void answers carry no class: unlabelled
+            y = np.where(y == codes.void_code, VOID, y)
         yt = torch.from_numpy(np.ascontiguousarray(y).astype(np.int64)).to(device)
-        with torch.autocast(device.type, enabled=use_amp):
-            logits = model(xt)
-        if codes is None:
-            return loss_fn(logits, yt)
+        if sets is None:  # single labels: the cross-entropy as asal always computed it
+            with torch.autocast(device.type, enabled=use_amp):
+                return loss_fn(model(xt), yt)
         from .losses import coded_class_loss
 
+        with torch.autocast(device.type, enabled=use_amp):
+            logits = model(xt)
         return coded_class_loss(logits.float(), yt, codes.ignore, codes.void_code, sets)
 
     return _fit(model, opt, sched, scaler, spec, loss_of_next_batch, progress)
@@ -155,7 +158,7 @@ def train_on_features(head: nn.Module, taps: dict[str, np.ndarray], targets: np.
 
     `codes` (asal.learning.targets.Targets, less its maps) reads the targets as code maps:
     multi-class answers train by the partial-label loss, and void answers train the head's
-    void output (a probe on detached features: the class logits learn exactly what they
+    void output (a head of its own on the frozen taps: the class head learns exactly what it
     would without it)."""
     if not len(targets):
         raise ValueError("no labelled pixel to train on: every query so far was void or "

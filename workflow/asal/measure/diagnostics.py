@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..method.answers import MAX_CLASSES
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -90,7 +92,7 @@ def label_quality(sp, sieved: dict, labels_of) -> dict:
         sel = image == i
         truth[sel] = labels_of(int(i)).ravel()[pixel[sel] - sp.pixel_offset[i]]
     if "label_set" in sieved:  # a multi-class answer is right where the truth is in its set
-        inside = (truth >= 0) & (truth < 63)
+        inside = (truth >= 0) & (truth <= MAX_CLASSES)
         right = np.zeros(len(pixel), bool)
         right[inside] = ((np.asarray(sieved["label_set"], np.int64)[inside]
                           >> truth[inside]) & 1).astype(bool)
@@ -111,20 +113,16 @@ def label_quality(sp, sieved: dict, labels_of) -> dict:
     }
 
 
-def pd_ones(n: int) -> np.ndarray:
-    return np.ones(n, np.int64)
-
-
 def query_summary(answers: pd.DataFrame, names: list[str]) -> dict:
     """This round's queries: how large they were, which label the oracle gave them, what they
     cost (a multi-class answer costs a click per class named) and how many were void.
     `names` are the classes then void."""
     counts = answers["label"].value_counts()
-    clicks = answers["clicks"] if "clicks" in answers else pd_ones(len(answers))
+    clicks = answers["clicks"] if "clicks" in answers else np.ones(len(answers), np.int64)
     return {
         "round_clicks": int(clicks.sum()),
         "round_queries": int(len(answers)),
-        # queries whose answer was void: paid, and teaching the classes nothing
+        # clicks on answers of void (one each): paid, and teaching the classes nothing
         "clicks_on_void": int((answers["label"] == len(names) - 1).sum()),
         "mean_query_size": float(answers["size"].mean()) if len(answers) else None,
         "mean_query_base_superpixels": float(answers["n_base"].mean()) if len(answers) else None,

@@ -84,7 +84,6 @@ BUILTIN_SCORES = {
 # Every built-in score function by name; `acquire.function` may also name one of the user's.
 FUNCTIONS: dict[str, Callable] = {**{name: _builtin(f) for name, f in BUILTIN_SCORES.items()},
                                   "void_aware": void_aware}
-BUILTIN_FUNCTIONS = FUNCTIONS
 NORMALIZE = ("none", "minmax", "authors")
 _DEFAULTS = defaults("acquire")
 

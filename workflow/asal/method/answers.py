@@ -79,7 +79,8 @@ def set_size(label_set: np.ndarray) -> np.ndarray:
 
 
 def dominant(hist: np.ndarray, spec: AnswerSpec) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's oracle: the dominant label D(s) (void included), one click."""
+    """The paper's oracle: the dominant label D(s) (void included), one click, as a set of
+    one (answer_queries reads the label itself, for any number of classes)."""
     hist = np.asarray(hist)
     return bit(hist.argmax(axis=1)), np.ones(len(hist), np.int64)
 
@@ -110,26 +111,38 @@ BUILTIN_ANSWERS: dict[str, Callable] = {"dominant": dominant, "multiclass": mult
 
 
 def answer_queries(hist: np.ndarray, spec: AnswerSpec, budget: int | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+                   ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, int]:
     """Answers of the queries in acquisition order until the clicks are spent: (label_set,
-    clicks, dominant label, n answered). A query is asked while clicks remain, so the last
+    clicks, label, n answered); label_set is None for the dominant label (one label, one
+    click, whatever the number of classes). A query is asked while clicks remain, so the last
     may overrun the budget by its extra classes; the rest go unasked and unpaid."""
     hist = np.asarray(hist)
+    if budget is not None and budget < 1:
+        raise ValueError(f"--budget {budget}: a round needs at least one click")
+    if spec.type == "dominant":  # the paper's oracle: a label, no set (any number of classes)
+        label = hist.argmax(axis=1).astype(np.int64) if len(hist) else np.zeros(0, np.int64)
+        n = len(hist) if budget is None else min(len(hist), budget)
+        return None, np.ones(n, np.int64), label[:n], n
+    n_labels = hist.shape[1]
+    if n_labels > MAX_CLASSES + 1:
+        raise ValueError(f"answer.type {spec.type}: answers naming several classes hold up to "
+                         f"{MAX_CLASSES} classes; the dataset has {n_labels - 1}")
     label_set, clicks = spec.function(hist, spec)
     label_set, clicks = np.asarray(label_set, np.int64), np.asarray(clicks, np.int64)
     if label_set.shape != (len(hist),) or clicks.shape != (len(hist),):
         raise ValueError(f"answer.type {spec.type}: must give one label set and one click "
                          f"count per query ({len(hist)}), got {label_set.shape} and "
                          f"{clicks.shape}")
-    if len(hist) and (label_set <= 0).any():
-        raise ValueError(f"answer.type {spec.type}: an answer names no label")
+    if len(hist) and ((label_set <= 0) | (label_set >> n_labels != 0)).any():
+        raise ValueError(f"answer.type {spec.type}: an answer names no label, or a label "
+                         f"beyond the {n_labels - 1} classes and void (bits 0..{n_labels - 1})")
     if (clicks < 1).any():
         raise ValueError(f"answer.type {spec.type}: every query costs at least one click")
     n = len(hist)
-    if budget is not None:
+    if budget is not None and n:
         spent_before = np.concatenate([[0], np.cumsum(clicks)[:-1]])
         n = int((spent_before < budget).sum())
     # The label a single-label consumer reads: the most frequent label named.
-    named = members(label_set, hist.shape[1])
+    named = members(label_set, n_labels)
     label = np.where(named, hist, -1).argmax(axis=1) if len(hist) else np.zeros(0, np.int64)
     return label_set[:n], clicks[:n], label[:n].astype(np.int64), n

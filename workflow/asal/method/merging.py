@@ -8,6 +8,7 @@ and a query never pays twice for the same pixels.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numba
@@ -58,13 +59,19 @@ class MergeSpec:
 
     @property
     def distance(self):
-        """The compiled distance f(p, q) of two mean class distributions; a plain Python
-        function of the user's is compiled with numba (it must be numba-compilable)."""
-        fn = resolve(self.criterion, BUILTIN_CRITERIA, "merge.criterion")
-        return fn if hasattr(fn, "py_func") else numba.njit(fn)
+        """The compiled distance f(p, q) of two mean class distributions (compiled once per
+        process); a plain Python function of the user's is compiled with numba (it must be
+        numba-compilable)."""
+        return compiled_criterion(self.criterion)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_criterion(name: str):
+    fn = resolve(name, BUILTIN_CRITERIA, "merge.criterion")
+    return fn if hasattr(fn, "py_func") else numba.njit(fn)
 
 
 def js_distance(p: np.ndarray, q: np.ndarray) -> np.ndarray:

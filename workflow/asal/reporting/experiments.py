@@ -74,7 +74,7 @@ def method_rows(table: pd.DataFrame, paired: pd.DataFrame | None,
                        ci_low=100 * diff["ci_low"], ci_high=100 * diff["ci_high"],
                        verdict=verdict(diff["diff_mean"], diff["ci_low"], diff["ci_high"]),
                        diff_sd=100 * diff.get("diff_sd", np.nan),
-                       trials_for_1pt=diff.get("trials_for_1pt"))
+                       trials_for_1pt=diff.get("trials_for_1pt"), pairs=diff.get("pairs"))
         else:
             row.update(baseline=None, diff=np.nan, ci_low=np.nan, ci_high=np.nan,
                        verdict="baseline" if _is_baseline(method, paired) else "no pair")
@@ -101,10 +101,10 @@ def _is_baseline(method: str, paired: pd.DataFrame | None) -> bool:
 
 def precision_clause(needed, trials: int, half_width: float) -> str:
     """How sure a verdict is: the trials that would narrow its interval to ±1 point, at the
-    standard deviation of the per-trial differences seen so far."""
+    standard deviation of the per-trial differences seen so far (`trials`: the pairs)."""
     if _missing(needed) or needed is None or pd.isna(needed):
         return ""
-    needed = int(needed)
+    needed, trials = int(needed), int(trials)
     if needed <= trials:
         return f" with {trials} trials, already within ±1 point (±{half_width:.1f})"
     return (f" with {trials} trials; about {needed} trials would narrow this to ±1 point"
@@ -121,7 +121,7 @@ def verdict_lines(rows: pd.DataFrame) -> list[str]:
                 f"{r['clicks']} clicks")
         if not _missing(r["ci_low"]):
             text += f" (95% CI {r['ci_low']:+.1f} to {r['ci_high']:+.1f}), {r['verdict']}"
-            text += precision_clause(r.get("trials_for_1pt"), r["trials"],
+            text += precision_clause(r.get("trials_for_1pt"), r.get("pairs", r["trials"]),
                                      (r["ci_high"] - r["ci_low"]) / 2)
         else:
             text += f" ({r['verdict']})"

@@ -60,17 +60,15 @@ def acquire(*, superpixels: str, stats: str, merged: str | None, labelled: str |
     with contextlib.ExitStack() as stack:
         sp = stack.enter_context(artifacts.open_superpixels(sp_path))
         m = sp.n_superpixels
-        keys = ACQUIRE_KEYS + ("void_sum",)  # v(s) for the score functions, where it exists
-        try:
-            stats, sattrs = stack.enter_context(artifacts.open_table(stats_path, "predict", keys))
-        except artifacts.ArtifactError as err:
-            if spec.uses_void:
-                raise artifacts.ArtifactError(
-                    f"{stats_path}: no void_sum column: acquire.function void_aware needs a "
-                    "model with a void output (train.model feature_head, trained by this "
-                    "version); rerun train and predict") from err
-            keys = ACQUIRE_KEYS
-            stats, sattrs = stack.enter_context(artifacts.open_table(stats_path, "predict", keys))
+        # v(s) for the score functions, where the model has a void output
+        with_void = artifacts.has_datasets(stats_path, ("void_sum",))
+        if spec.uses_void and not with_void:
+            raise artifacts.ArtifactError(
+                f"{stats_path}: no void_sum column: acquire.function void_aware needs a model "
+                "with a void output (train.model feature_head, trained by this version); "
+                "rerun train and predict")
+        keys = ACQUIRE_KEYS + (("void_sum",) if with_void else ())
+        stats, sattrs = stack.enter_context(artifacts.open_table(stats_path, "predict", keys))
         check_stats(stats_path, sattrs, stats["count"].shape[0], sp, sp_path)
         regions = stack.enter_context(open_regions(merged, m))
         labelled, _ = stack.enter_context(open_labelled(labelled, m))

@@ -4,8 +4,8 @@ index, 255 where unlabelled), classes.json and pool.txt. What the clicks bought,
 
 By default every labelled pixel of the round's labelled set (all rounds so far); with
 --sieved, only the pixels sieving kept (what theta_t trained on). A multi-class answer gives
-its pixels the most frequent class it named (the `label` column); its whole set is in the
-labelled set's `label_set` column. Images are written at the pool's working size (the
+its pixels the `label` column's class: the most frequent class named by the simulated oracle,
+the first one picked by a person; its whole set is in the labelled set's `label_set` column. Images are written at the pool's working size (the
 dataset's resize or size), the size the labels were made at.
 """
 

@@ -41,7 +41,7 @@ def export_model(*, model: str, out: str, size: tuple[int, int] | None = None,
     from ..store.artifacts import atomic_path
 
     net, meta = load_whole(model)
-    h, w = model_size(meta, size)
+    h, w = model_size(meta, size, model)
     example = torch.full((1, 3, h, w), 127.0)
     out_path = Path(out)
     with torch.no_grad():

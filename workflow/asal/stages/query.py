@@ -74,8 +74,9 @@ def query(*, queries: str, oracle_table: str, merged: str | None, labelled: str 
         if n < len(queries):
             log.info("query: the %d clicks were spent after %d of the %d queries; the rest go "
                      "unasked", budget, n, len(queries))
-        several = spec.several or prev.has("label_set")
+        if label_set is None and prev.has("label_set"):  # keep the earlier rounds' sets
+            label_set = np.left_shift(np.int64(1), label)
         return write_answers(queries, label, member_ids, member_q, prev, prev_clicks, m,
                              classes, tattrs["superpixel_spec"], round, answers, labelled_out,
-                             block_rows, label_set=label_set if several else None,
-                             clicks=clicks, prev_answers=prev_answers)
+                             block_rows, label_set=label_set, clicks=clicks,
+                             prev_answers=prev_answers)

@@ -66,15 +66,18 @@ def segment(*, images: list[str], model: str, out: str, size: tuple[int, int] | 
     dev = torch_setup(threads, device)
     files = image_files(images)
     net, meta = load_whole(model, str(dev))
-    work = model_size(meta, size)
+    work = model_size(meta, size, model)
     palette = np.array(meta.get("palette") or default_palette(meta["n_classes"]), np.uint8)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("segment: %d images with %s (%s, %s), at %dx%d", len(files), model, meta["model"],
              meta.get("encoder", "pixels"), work[1], work[0])
     failed = []
+    # a.png and a.jpg would write the same a.png: such images keep their suffix in the name
+    stems = [f.stem for f in files]
+    names = [f"{f.stem}_{f.suffix[1:]}" if stems.count(f.stem) > 1 else f.stem for f in files]
     progress = Progress("segment", len(files))
-    for k, path in enumerate(files, start=1):
+    for k, (path, name) in enumerate(zip(files, names), start=1):
         try:
             image = read_rgb(path)
         except DatasetError as err:
@@ -83,8 +86,8 @@ def segment(*, images: list[str], model: str, out: str, size: tuple[int, int] | 
             progress(k)
             continue
         classes = segment_image(net, image, work, str(dev))
-        write_png(out_dir / f"{path.stem}.png", classes)
-        write_png(out_dir / f"{path.stem}_overlay.png", overlay(image, classes, palette))
+        write_png(out_dir / f"{name}.png", classes)
+        write_png(out_dir / f"{name}_overlay.png", overlay(image, classes, palette))
         progress(k)
     with atomic_path(out_dir / "classes.txt") as tmp:
         tmp.write_text("".join(f"{k} {name}\n" for k, name in enumerate(meta["classes"])))

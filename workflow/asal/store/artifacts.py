@@ -428,7 +428,7 @@ def open_table(path, stage: str, keys: tuple[str, ...]) -> Iterator[tuple[dict, 
 def has_datasets(path, keys: tuple[str, ...]) -> bool:
     """Whether an HDF5 artifact holds every dataset named (optional columns such as the
     statistics' void_sum or the labelled set's label_set)."""
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         return all(k in f for k in keys)
 
 

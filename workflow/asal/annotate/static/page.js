@@ -132,6 +132,7 @@
     if (busy || stale || !current || !state || state.done) return;
     if (picked.has(k)) picked.delete(k); else picked.add(k);
     showPicked();
+    dropFocus();  // Enter then answers with the picks, not the last button clicked again
   }
 
   // A class button or number key: picks in a multi-class round, answers otherwise.
