@@ -67,3 +67,29 @@ def test_void_loss_is_binary_cross_entropy_at_labelled_pixels():
     expected = (-math.log(0.75) - math.log(0.25)) / 2
     assert void_loss(void_low, target, 255, 254).item() == pytest.approx(expected, abs=1e-6)
     assert np.isnan(void_loss(void_low, torch.full((1, 4, 4), 255), 255, 254).item())
+
+
+def test_single_label_code_maps_train_a_network_as_before_to_the_bit():
+    """A network over pixels trained on code maps without multi-class sets (void answers
+    marked 254) learns exactly what it learnt from asal's plain sparse targets."""
+    from asal.learning.models import build_model
+    from asal.learning.targets import Targets
+    from asal.learning.train_spec import TrainSpec
+    from asal.learning.training import seed_everything, train
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (16, 16, 3), np.uint8) for _ in range(3)]
+    plain = [np.where(rng.random((16, 16)) < 0.2, rng.integers(0, 3, (16, 16)), 255)
+             .astype(np.uint8) for _ in range(3)]
+    coded = [p.copy() for p in plain]
+    row = coded[0][0]
+    row[row == 255] = 254  # unlabelled pixels answered void: still no class
+    spec = TrainSpec(model="small_unet", iterations=3, batch_size=2)
+    weights = []
+    for targets, codes in ((plain, None), (coded, Targets({}, 255, 254, None))):
+        seed_everything(1)
+        model = build_model("small_unet", 3)
+        history = train(model, images, targets, spec, 5, torch.device("cpu"), codes=codes)
+        weights.append((history, [p.detach().clone() for p in model.parameters()]))
+    assert weights[0][0] == weights[1][0]
+    assert all(torch.equal(a, b) for a, b in zip(weights[0][1], weights[1][1]))
