@@ -68,8 +68,12 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+ORDER = ("SP", "SP+S", "MSP+S", "AMSP+S")  # the paper's ladder, then the rest by name
+
+
 def methods_of(metrics: pd.DataFrame) -> list[str]:
-    return [m for m in dict.fromkeys(metrics["method"]) if m != "Full"]
+    found = [m for m in dict.fromkeys(metrics["method"]) if m != "Full"]
+    return sorted(found, key=lambda m: (ORDER.index(m) if m in ORDER else len(ORDER), m))
 
 
 def n_trials(metrics: pd.DataFrame, method: str) -> int:

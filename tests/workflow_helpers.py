@@ -101,3 +101,26 @@ def data_differences(a: Path, b: Path) -> list[str]:
         data, _ = compare.compare_file(x, y, compare.kind_of(str(x)), False)
         out += [f"{x.name}: {line}" for line in data]
     return out
+
+
+def made_once(tmp_path_factory, name: str, make) -> Path:
+    """A folder made by `make(folder)` once for the whole test session, whichever of the
+    pytest-xdist workers asks first: the others wait on a file lock and reuse it. A session
+    fixture alone would be made once per worker."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this session
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            if folder.exists():  # debris of a worker that failed mid-way
+                import shutil
+
+                shutil.rmtree(folder)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder

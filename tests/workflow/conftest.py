@@ -7,9 +7,11 @@ change or kill a run make their own in a temporary folder.
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
-from workflow_helpers import snakemake, tiny_config, write_config
+from workflow_helpers import made_once, snakemake, tiny_config, write_config
 
 SHARED_METHODS = ["SP", "AMSP+S", "OracleSP", "Full"]
 
@@ -20,7 +22,15 @@ def shared_config() -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """(workdir, the finished snakemake process) of the shared tiny run."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    write_config(workdir, shared_config())
-    return workdir, snakemake(workdir)
+    """(workdir, the finished snakemake process) of the shared tiny run, made once for the
+    session whatever the number of workers (its output kept beside it)."""
+    def make(workdir):
+        write_config(workdir, shared_config())
+        proc = snakemake(workdir)
+        (workdir / "snakemake.stdout").write_text(proc.stdout)
+        (workdir / "snakemake.stderr").write_text(proc.stderr)
+
+    workdir = made_once(tmp_path_factory, "tiny", make)
+    return workdir, subprocess.CompletedProcess(
+        ["snakemake"], 0, (workdir / "snakemake.stdout").read_text(),
+        (workdir / "snakemake.stderr").read_text())

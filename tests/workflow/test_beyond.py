@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from asal.store import artifacts
-from workflow_helpers import REPO, SNAKEMAKE, planned_jobs, snakemake, tiny_config, write_config
+from workflow_helpers import (REPO, SNAKEMAKE, made_once, planned_jobs, snakemake, tiny_config,
+                              write_config)
 
 EXAMPLES = REPO / "docs" / "examples"
 MINE = {"base": "AMSP+S", "acquire": {"function": "my_extensions:uncertainty_times_size"},
@@ -41,11 +42,14 @@ def with_examples(workdir: Path, *args: str, check: bool = True):
 
 @pytest.fixture(scope="module")
 def beyond_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("beyond")
     config = tiny_config(methods=["SP+V", "AMSP+S+M", "Mine"], rounds=1,
                          method_definitions={"Mine": MINE}, answer={"min_share": 0.2})
-    write_config(workdir, config)
-    with_examples(workdir)
+
+    def make(workdir):
+        write_config(workdir, config)
+        with_examples(workdir)
+
+    workdir = made_once(tmp_path_factory, "beyond", make)
     return workdir / "results" / "tiny", config
 
 
@@ -54,7 +58,8 @@ def test_void_aware_acquisition_runs_on_the_void_output(beyond_run):
     exp, config = beyond_run
     model = artifacts_model(exp / "warmup/trial0/round0/model.pt")
     assert any(k.startswith("void_probe.") for k in model)
-    stats, _ = artifacts.read_table(exp / "SP+V/trial0/round1/stats.h5", "predict",
+    # theta_0's statistics, which round 1's void-aware acquisition read
+    stats, _ = artifacts.read_table(exp / "warmup/trial0/round0/stats.h5", "predict",
                                     ("count", "void_sum"))
     assert ((stats["void_sum"] >= 0) & (stats["void_sum"] <= stats["count"])).all()
     log = pd.read_csv(exp / "SP+V/trial0/round1/train_log.csv")

@@ -138,8 +138,15 @@ def test_exported_torchscript_gives_segments_argmax(run, tmp_path):
     # ONNX beside it, where the onnx package lets torch export it: the same classes
     ort = pytest.importorskip("onnxruntime", reason="pip install onnxruntime (test extras)")
     assert card["onnx"] == str(tmp_path / "m.onnx")
-    logits = ort.InferenceSession(card["onnx"]).run(None, {"rgb": x.numpy()})[0]
-    assert (logits[0].argmax(0) == got).mean() > 0.999
+    logits = ort.InferenceSession(card["onnx"]).run(None, {"rgb": x.numpy()})[0][0]
+    with torch.no_grad():
+        want = net(x)[0].numpy()
+    # onnxruntime may fold away the float16 round trip of the taps: the same logits to a
+    # few thousandths, so the same class wherever the best two are not that close
+    assert np.abs(logits - want).max() < 0.05
+    top2 = np.sort(want, axis=0)[-2:]
+    clear = top2[1] - top2[0] > 0.05
+    assert clear.mean() > 0.5 and (logits.argmax(0) == got)[clear].all()
 
 
 def test_rule_segment_is_planned_from_the_config(tmp_path):

@@ -48,7 +48,9 @@ class _SameConv(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stride[0] > 1:
             k, s = self.kernel_size[0], self.stride[0]
-            ph, pw = (max((-(-n // s) - 1) * s + k - n, 0) for n in x.shape[-2:])
+            # ceil(n / s) written with positive operands only: traced for ONNX, -n // s
+            # becomes a truncating division and the padding comes out one pixel short
+            ph, pw = (max(((n + s - 1) // s - 1) * s + k - n, 0) for n in x.shape[-2:])
             x = nn.functional.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
         return super().forward(x)
 
