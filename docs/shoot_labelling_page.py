@@ -2,8 +2,8 @@
 given (docs/annotate_multiclass.jpg).
 
 Serves a finished round's queries with `asal annotate --config` (into a temporary folder, so
-the run is left as it is), answers the queries before the first one whose region holds several
-classes as the simulated multi-class oracle would, picks that one's classes on the page
+the run is left as it is), answers the queries before the largest region of several classes among the first 80 as the
+simulated multi-class oracle would, picks that one's classes on the page
 (without answering it) and saves what Chromium shows.
 
     python docs/shoot_labelling_page.py --config config.yaml workflow/configs/beyond/multiclass.yaml \\
@@ -63,7 +63,9 @@ def main() -> None:
                                    gt["gt_hist"].shape[1] - 1)
     sets, _, _, _ = answer_queries(hist, spec)
     named = members(sets, hist.shape[1])
-    target = next(k for k, row in enumerate(named) if row[:-1].sum() >= 2)
+    # the largest region naming several classes among the first 80 queries: one a reader sees
+    several = [k for k, row in enumerate(named[:80]) if row[:-1].sum() >= 2]
+    target = max(several, key=lambda k: int(queries["size"].iloc[k]))
 
     with tempfile.TemporaryDirectory() as tmp:
         server = subprocess.Popen(
